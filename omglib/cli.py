@@ -1,0 +1,123 @@
+"""`omg`: the command line for every step of the book.
+
+User mistakes (missing files, malformed CSVs, unknown names) print one line and exit 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from pathlib import Path
+
+from omglib.config import PROFILE_NAMES, get_profile
+from omglib.errors import OmgError
+
+
+def _cmd_synth(args: argparse.Namespace) -> None:
+    from omglib.synth.generate import generate
+
+    manifest = generate(get_profile(args.profile), args.out, workers=args.workers, seed=args.seed,
+                        labels_from=args.labels_from, progress=not args.quiet)
+    run = manifest["run"]
+    print(f"wrote {args.out} (profile {args.profile}, seed {manifest['seed']}): "
+          f"{run['frames_rendered']} frames rendered in {run['seconds']} s"
+          + (f" = {run['frames_per_second']} frames/s" if run["frames_per_second"] else " (all videos were already complete)"))
+    for dataset, splits in manifest["counts"].items():
+        for split, c in splits.items():
+            extra = f", {c['utterances']} utterances" if "utterances" in c else ""
+            print(f"  {dataset:9s} {split:10s} {c['videos']:4d} videos{extra}, {c['frames']} frames "
+                  f"({c['visible_frames'] / max(c['frames'], 1):.1%} with the face visible)")
+    ceiling = manifest["label_ceiling_ccc"]
+    print("  label ceiling (CCC of true utterance means vs gold labels): "
+          + ", ".join(f"{s} V {c['valence']:.3f} A {c['arousal']:.3f}" for s, c in ceiling.items()))
+
+
+def _cmd_data_summary(args: argparse.Namespace) -> None:
+    from omglib.data import affwild2, omg
+
+    root = Path(args.data_root)
+    if not root.is_dir():
+        raise OmgError(f"{root}: no such folder (pass --data-root the dataset folder)")
+    roots = [root] if (omg.OmgLayout.is_omg_root(root) or affwild2.AffWild2Layout.is_affwild2_root(root)) \
+        else sorted(p for p in root.iterdir() if p.is_dir())
+    found = False
+    for r in roots:
+        if omg.OmgLayout.is_omg_root(r):
+            found = True
+            utterances = omg.OmgLayout(r).read_all()
+            print(f"OMG-Emotion layout: {r}")
+            print(omg.summarize(utterances).to_string())
+            if (~utterances["present"]).any():
+                target = Path(args.missing_list) if args.missing_list else Path(f"missing_videos_{r.name}.csv")
+                count = omg.write_missing_list(utterances, target)
+                print(f"{count} utterance videos are missing (dead links are normal): listed in {target}; "
+                      "the rest can be used as they are")
+        elif affwild2.AffWild2Layout.is_affwild2_root(r):
+            found = True
+            print(f"Aff-Wild2 layout: {r}")
+            print(affwild2.summarize(affwild2.AffWild2Layout(r).read_all()).to_string())
+    if not found:
+        raise OmgError(f"{root}: neither an OMG root (omg_TrainVideos.csv ...) nor an Aff-Wild2 root "
+                       "(annotations/VA_Set/Train_Set), nor a folder of them")
+
+
+def _cmd_figure(args: argparse.Namespace) -> None:
+    from omglib.io import atomic_path
+    from omglib.reporting import surrogate_va_grid
+
+    if Path(args.out).suffix.lower() not in (".png", ".pdf", ".svg"):
+        raise OmgError(f"{args.out}: use a .png, .pdf or .svg file name")
+    fig = surrogate_va_grid(seed=args.seed)
+    with atomic_path(args.out) as tmp:
+        fig.savefig(tmp, dpi=110)
+    print(f"wrote {args.out}")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="omg", description=__doc__.splitlines()[0])
+    parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    synth = commands.add_parser("synth", help="generate the surrogate OMG / Aff-Wild2 / Aff-Wild datasets")
+    synth.add_argument("--profile", choices=PROFILE_NAMES, default="quick")
+    synth.add_argument("--out", required=True, help="output folder (gets omg/, affwild2/, affwild/, manifest.json)")
+    synth.add_argument("--workers", type=int, default=None, help="processes (default: all cores)")
+    synth.add_argument("--seed", type=int, default=None, help="default: the profile's seed")
+    synth.add_argument("--labels-from", default=None, metavar="DIR",
+                       help="folder with the official OMG CSVs: reuse their utterance timings and labels")
+    synth.add_argument("--quiet", action="store_true", help="no progress bar")
+    synth.set_defaults(func=_cmd_synth)
+
+    data = commands.add_parser("data", help="inspect a dataset folder")
+    data_commands = data.add_subparsers(dest="data_command", required=True, metavar="ACTION")
+    summary = data_commands.add_parser("summary", help="videos and utterances per split, present and missing")
+    summary.add_argument("--data-root", required=True, help="an OMG or Aff-Wild2 root, or a folder of them")
+    summary.add_argument("--missing-list", default=None, help="where to list missing videos (CSV)")
+    summary.set_defaults(func=_cmd_data_summary)
+
+    figure = commands.add_parser("figure", help="render a figure without a notebook")
+    figure.add_argument("name", choices=["va-grid"], help="va-grid: surrogate faces across the VA space")
+    figure.add_argument("--out", required=True, help="image file (.png, .pdf, .svg)")
+    figure.add_argument("--seed", type=int, default=0)
+    figure.set_defaults(func=_cmd_figure)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(level=logging.DEBUG if args.verbose else logging.WARNING,
+                        format="%(levelname)s %(name)s: %(message)s")
+    try:
+        args.func(args)
+    except OmgError as error:
+        print(f"omg: error: {error}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("omg: interrupted; completed videos are kept and a re-run resumes", file=sys.stderr)
+        return 130
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,209 @@
+"""OMG-Emotion: the official label CSVs and the utterance-video layout.
+
+On disk (what the challenge's `prepare_data.py` writes, with our split folder names)::
+
+    <data_root>/omg_TrainVideos.csv
+    <data_root>/omg_ValidationVideos.csv
+    <data_root>/omg_TestVideos_WithLabels.csv   (or omg_TestVideos.csv without labels)
+    <data_root>/train/<video>/<utterance>        e.g. train/6d71a2500_2/utterance_19.mp4
+    <data_root>/validation/<video>/<utterance>
+    <data_root>/test/<video>/<utterance>
+
+CSV columns: link,start,end,video,utterance,arousal,valence,EmotionMaxVote with arousal
+in [0, 1] and valence in [-1, 1]. Inside omglib both dimensions live in [-1, 1]: the
+arousal mapping happens in `arousal_from_omg` / `arousal_to_omg` and nowhere else.
+Missing utterance videos (dead YouTube links) are the normal case: they are reported,
+never fatal.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from omglib.errors import DataError, OmgError
+from omglib.io import atomic_path
+
+SPLITS = ("train", "validation", "test")
+CSV_NAMES = {
+    "train": ("omg_TrainVideos.csv",),
+    "validation": ("omg_ValidationVideos.csv",),
+    "test": ("omg_TestVideos_WithLabels.csv", "omg_TestVideos.csv"),
+}
+ID_COLUMNS = ("link", "start", "end", "video", "utterance")
+LABEL_COLUMNS = ("arousal", "valence", "EmotionMaxVote")
+OMG_COLUMNS = ID_COLUMNS + LABEL_COLUMNS
+SUBMISSION_COLUMNS = ("video", "utterance", "arousal", "valence")
+EMOTIONS = ("anger", "disgust", "fear", "happy", "neutral", "sad", "surprise")  # EmotionMaxVote 0..6
+
+
+def arousal_from_omg(arousal: np.ndarray | pd.Series | float):
+    """OMG arousal [0, 1] -> omglib arousal [-1, 1]."""
+    return 2.0 * arousal - 1.0
+
+
+def arousal_to_omg(arousal: np.ndarray | pd.Series | float):
+    """omglib arousal [-1, 1] -> OMG arousal [0, 1]."""
+    return (arousal + 1.0) / 2.0
+
+
+def _numeric(frame: pd.DataFrame, column: str, path: Path, lo: float, hi: float) -> pd.Series:
+    """Column as float, with the first bad value reported by file line (header = line 1)."""
+    raw = frame[column]
+    values = pd.to_numeric(raw, errors="coerce")
+    bad = values.isna() | ~np.isfinite(values)
+    if bad.any():
+        i = int(np.flatnonzero(bad.to_numpy())[0])
+        raise DataError(path, f"column {column!r} value {raw.iloc[i]!r} is not a number", line=i + 2)
+    out_of_range = (values < lo) | (values > hi)
+    if out_of_range.any():
+        i = int(np.flatnonzero(out_of_range.to_numpy())[0])
+        raise DataError(
+            path, f"column {column!r} value {values.iloc[i]} is outside [{lo}, {hi}]", line=i + 2,
+            fix="OMG arousal is in [0, 1] and valence in [-1, 1]" if column in ("arousal", "valence") else "",
+        )
+    return values.astype(float)
+
+
+def read_omg_csv(path: str | Path) -> pd.DataFrame:
+    """Read one official OMG CSV (with or without labels) and validate every row.
+
+    Returns columns link,start,end,video,utterance and, when the file has labels,
+    valence and arousal in [-1, 1] and emotion (EmotionMaxVote, int). ``df.attrs``
+    holds ``path`` and ``has_labels``. Errors name the file, the line and the problem.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise DataError(path, "file not found", fix="check --data-root; expected the official OMG CSV names")
+    try:
+        frame = pd.read_csv(path, dtype=str, keep_default_na=False, skipinitialspace=True)
+    except pd.errors.EmptyDataError:
+        raise DataError(path, "file is empty", fix="re-download the official CSV") from None
+    except pd.errors.ParserError as err:
+        raise DataError(path, f"not a valid CSV: {err}") from None
+    frame.columns = [c.strip() for c in frame.columns]
+    missing = [c for c in ID_COLUMNS if c not in frame.columns]
+    if missing:
+        raise DataError(path, f"missing column(s) {', '.join(missing)}", line=1,
+                        fix=f"the header must contain {','.join(OMG_COLUMNS)}")
+    present_labels = [c for c in LABEL_COLUMNS if c in frame.columns]
+    if present_labels and len(present_labels) != len(LABEL_COLUMNS):
+        absent = [c for c in LABEL_COLUMNS if c not in frame.columns]
+        raise DataError(path, f"missing column(s) {', '.join(absent)}", line=1,
+                        fix="a labelled file has arousal, valence and EmotionMaxVote")
+    if frame.empty:
+        raise DataError(path, "file has a header but no rows")
+    has_labels = bool(present_labels)
+
+    out = pd.DataFrame({c: frame[c].str.strip() for c in ("link", "video", "utterance")})
+    for column in ("video", "utterance"):
+        empty = out[column] == ""
+        if empty.any():
+            raise DataError(path, f"column {column!r} is empty", line=int(np.flatnonzero(empty)[0]) + 2)
+    out["start"] = _numeric(frame, "start", path, 0.0, np.inf)
+    out["end"] = _numeric(frame, "end", path, 0.0, np.inf)
+    not_after = out["end"] <= out["start"]
+    if not_after.any():
+        i = int(np.flatnonzero(not_after)[0])
+        raise DataError(path, f"end {out['end'].iloc[i]} is not after start {out['start'].iloc[i]}", line=i + 2)
+
+    duplicated = out.duplicated(["video", "utterance"], keep=False)
+    if duplicated.any():
+        lines = np.flatnonzero(duplicated)[:2] + 2
+        row = out.iloc[lines[0] - 2]
+        raise DataError(path, f"duplicate utterance {row['video']}/{row['utterance']} (also on line {lines[1]})",
+                        line=int(lines[0]), fix="each (video, utterance) pair must appear once")
+
+    if has_labels:
+        out["valence"] = _numeric(frame, "valence", path, -1.0, 1.0)
+        out["arousal"] = arousal_from_omg(_numeric(frame, "arousal", path, 0.0, 1.0))
+        emotion = _numeric(frame, "EmotionMaxVote", path, 0, len(EMOTIONS) - 1)
+        fractional = emotion != np.round(emotion)
+        if fractional.any():
+            i = int(np.flatnonzero(fractional)[0])
+            raise DataError(path, f"EmotionMaxVote {emotion.iloc[i]} is not an integer 0..6", line=i + 2)
+        out["emotion"] = emotion.astype(int)
+    out.attrs.update(path=str(path), has_labels=has_labels)
+    return out
+
+
+def write_omg_csv(frame: pd.DataFrame, path: str | Path, columns: tuple[str, ...] = OMG_COLUMNS) -> None:
+    """Write utterances in the official format (arousal back to [0, 1]), atomically.
+
+    ``columns=SUBMISSION_COLUMNS`` writes the challenge's prediction format.
+    """
+    on_disk = pd.DataFrame(index=frame.index)
+    for column in columns:
+        if column == "arousal":
+            on_disk[column] = arousal_to_omg(frame["arousal"])
+        elif column == "EmotionMaxVote":
+            on_disk[column] = frame["emotion"]
+        else:
+            on_disk[column] = frame[column]
+    with atomic_path(path) as tmp:
+        on_disk.to_csv(tmp, index=False, float_format="%.12g")
+
+
+@dataclass(frozen=True)
+class OmgLayout:
+    """Where the CSVs and utterance videos of an OMG-layout root live."""
+
+    root: Path
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "root", Path(self.root))
+
+    @staticmethod
+    def is_omg_root(path: str | Path) -> bool:
+        return any((Path(path) / name).is_file() for names in CSV_NAMES.values() for name in names)
+
+    def csv_path(self, split: str) -> Path:
+        if split not in CSV_NAMES:
+            raise OmgError(f"unknown split {split!r}: choose one of {', '.join(SPLITS)}")
+        for name in CSV_NAMES[split]:
+            if (self.root / name).is_file():
+                return self.root / name
+        raise OmgError(f"{self.root}: no {' or '.join(CSV_NAMES[split])} "
+                       f"(point --data-root at the folder holding the official OMG CSVs)")
+
+    def video_path(self, split: str, video: str, utterance: str) -> Path:
+        return self.root / split / video / utterance
+
+    def read_split(self, split: str) -> pd.DataFrame:
+        """The split's utterances plus ``path`` and ``present`` (does the video file exist)."""
+        frame = read_omg_csv(self.csv_path(split))
+        frame["split"] = split
+        frame["path"] = [str(self.video_path(split, v, u)) for v, u in zip(frame["video"], frame["utterance"])]
+        frame["present"] = [Path(p).is_file() for p in frame["path"]]
+        return frame
+
+    def read_all(self) -> pd.DataFrame:
+        """All splits whose CSV exists, concatenated (a root may hold only some splits)."""
+        frames = [self.read_split(s) for s in SPLITS
+                  if any((self.root / n).is_file() for n in CSV_NAMES[s])]
+        if not frames:
+            self.csv_path("train")  # raises the error naming the expected files
+        return pd.concat(frames, ignore_index=True)
+
+
+def summarize(utterances: pd.DataFrame) -> pd.DataFrame:
+    """Per split: videos and utterances in the CSVs, how many video files are present/missing."""
+    grouped = utterances.groupby("split", sort=False)
+    table = pd.DataFrame({
+        "videos": grouped["video"].nunique(),
+        "utterances": grouped.size(),
+        "present": grouped["present"].sum().astype(int),
+    })
+    table["missing"] = table["utterances"] - table["present"]
+    return table.reindex([s for s in SPLITS if s in table.index])
+
+
+def write_missing_list(utterances: pd.DataFrame, path: str | Path) -> int:
+    """Write the utterances whose video file is absent (split,video,utterance,link,path); return the count."""
+    missing = utterances.loc[~utterances["present"], ["split", "video", "utterance", "link", "path"]]
+    with atomic_path(path) as tmp:
+        missing.to_csv(tmp, index=False)
+    return len(missing)

@@ -1,0 +1,139 @@
+"""Evaluation metrics in float64: CCC (Eq. 2), PCC, MSE, RMSE, VA-quadrant MSE (Table 7),
+and the two official OMG-Emotion evaluations.
+
+The challenge's script computed CCC as ``2 * rho * std_pred * std_true / (var_pred +
+var_true + (mean_pred - mean_true)^2)`` with scipy's Pearson rho and population standard
+deviations; `ccc` is that same number written as ``2 cov / (...)`` (population moments).
+Its first release averaged per-video CCCs (`omg_ccc_per_video`); the final one computes one
+CCC over all utterances of the split (`omg_ccc`). Both are reported, named as such.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+DIMENSIONS = ("valence", "arousal")
+
+
+def _pair(y_true, y_pred) -> tuple[np.ndarray, np.ndarray]:
+    t = np.asarray(y_true, dtype=np.float64).ravel()
+    p = np.asarray(y_pred, dtype=np.float64).ravel()
+    if t.shape != p.shape:
+        raise ValueError(f"y_true has {t.size} values, y_pred {p.size}")
+    if t.size == 0:
+        raise ValueError("no values to score")
+    return t, p
+
+
+def ccc(y_true, y_pred) -> float:
+    """Concordance correlation coefficient (Eq. 2) with population moments.
+
+    Always finite: a constant prediction against varying labels scores 0; two equal
+    constants score 1 (perfect agreement), two different constants 0.
+    """
+    t, p = _pair(y_true, y_pred)
+    mt, mp = t.mean(), p.mean()
+    cov = np.mean((t - mt) * (p - mp))
+    denom = t.var() + p.var() + (mt - mp) ** 2
+    if denom == 0.0:
+        return 1.0
+    return float(2.0 * cov / denom)
+
+
+def pcc(y_true, y_pred) -> float:
+    """Pearson correlation; 0 when either side is constant (instead of NaN)."""
+    t, p = _pair(y_true, y_pred)
+    st, sp = t.std(), p.std()
+    if st == 0.0 or sp == 0.0:
+        return 0.0
+    return float(np.mean((t - t.mean()) * (p - p.mean())) / (st * sp))
+
+
+def mse(y_true, y_pred) -> float:
+    t, p = _pair(y_true, y_pred)
+    return float(np.mean((t - p) ** 2))
+
+
+def rmse(y_true, y_pred) -> float:
+    return float(np.sqrt(mse(y_true, y_pred)))
+
+
+QUADRANTS = {
+    "V>=0,A<0": (True, False),
+    "V>=0,A>=0": (True, True),
+    "V<0,A<0": (False, False),
+    "V<0,A>=0": (False, True),
+}
+
+
+def quadrant_mse(true_va, pred_va, arousal_scale: str = "internal") -> pd.DataFrame:
+    """MSE of valence and arousal in the four regions of the VA space (Table 7) and overall.
+
+    Regions are set by the *true* labels (omglib scale: arousal 0 is OMG's 0.5). With
+    ``arousal_scale="omg"`` the arousal MSE is on OMG's [0, 1] scale, as the paper prints it
+    (internal MSE / 4). Rows: region; columns: n, mse_valence, mse_arousal.
+    """
+    if arousal_scale not in ("internal", "omg"):
+        raise ValueError("arousal_scale must be 'internal' or 'omg'")
+    t = np.asarray(true_va, dtype=np.float64).reshape(-1, 2)
+    p = np.asarray(pred_va, dtype=np.float64).reshape(-1, 2)
+    if t.shape != p.shape:
+        raise ValueError(f"true has {len(t)} rows, pred {len(p)}")
+    arousal_factor = 0.25 if arousal_scale == "omg" else 1.0
+    rows = {}
+    masks = {name: ((t[:, 0] >= 0) == v_pos) & ((t[:, 1] >= 0) == a_pos) for name, (v_pos, a_pos) in QUADRANTS.items()}
+    masks["all"] = np.ones(len(t), dtype=bool)
+    for name, m in masks.items():
+        err = (t[m] - p[m]) ** 2
+        rows[name] = {
+            "n": int(m.sum()),
+            "mse_valence": float(err[:, 0].mean()) if m.any() else np.nan,
+            "mse_arousal": float(err[:, 1].mean()) * arousal_factor if m.any() else np.nan,
+        }
+    return pd.DataFrame.from_dict(rows, orient="index")
+
+
+def omg_ccc(truth: pd.DataFrame, predictions: pd.DataFrame) -> dict[str, float]:
+    """Final official OMG evaluation: one CCC per dimension over all utterances.
+
+    Both frames have video, utterance, valence, arousal (omglib scale; CCC is invariant to
+    the shared affine arousal mapping only up to scale, so both must be on the same scale).
+    Every labelled utterance needs a prediction.
+    """
+    merged = _join(truth, predictions)
+    return {d: ccc(merged[f"{d}_true"], merged[f"{d}_pred"]) for d in DIMENSIONS}
+
+
+def omg_ccc_per_video(truth: pd.DataFrame, predictions: pd.DataFrame) -> dict[str, float]:
+    """Early official OMG evaluation: the mean over videos of each video's utterance-level CCC.
+
+    The early script got NaN for a video with a single utterance or constant values (scipy's
+    Pearson is undefined there) and its mean became NaN. Here such videos are left out;
+    ``videos_scored`` says how many entered the mean.
+    """
+    merged = _join(truth, predictions)
+    result: dict[str, float] = {}
+    for d in DIMENSIONS:
+        per_video = []
+        for _, group in merged.groupby("video", sort=False):
+            t, p = group[f"{d}_true"].to_numpy(), group[f"{d}_pred"].to_numpy()
+            if len(t) >= 2 and t.std() > 0 and p.std() > 0:
+                per_video.append(ccc(t, p))
+        result[d] = float(np.mean(per_video)) if per_video else float("nan")
+        result["videos_scored"] = len(per_video)
+    return result
+
+
+def _join(truth: pd.DataFrame, predictions: pd.DataFrame) -> pd.DataFrame:
+    keys = ["video", "utterance"]
+    if predictions.duplicated(keys).any():
+        raise ValueError("predictions hold a (video, utterance) more than once")
+    merged = truth[keys + list(DIMENSIONS)].merge(
+        predictions[keys + list(DIMENSIONS)], on=keys, how="left", suffixes=("_true", "_pred"), validate="one_to_one"
+    )
+    missing = merged["valence_pred"].isna() | merged["arousal_pred"].isna()
+    if missing.any():
+        first = merged.loc[missing, keys].iloc[0]
+        raise ValueError(f"{int(missing.sum())} utterances have no prediction, e.g. {first['video']}/{first['utterance']}")
+    return merged

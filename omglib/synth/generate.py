@@ -1,0 +1,255 @@
+"""`omg synth`: write the surrogate datasets in the real datasets' layouts.
+
+    <out>/omg/        OMG-Emotion layout: the three official CSV names + <split>/<video>/<utterance>.mp4
+    <out>/affwild2/   Aff-Wild2 layout: annotations/VA_Set/{Train,Validation}_Set/*.txt + videos/*.mp4
+    <out>/affwild/    the same layout, smaller (stands in for Aff-Wild)
+    <out>/*/synth_truth/<split>/<video>.npz   per-frame truth (not part of the real formats)
+    <out>/manifest.json   seed, generator version, profile, counts, checksums, label ceiling
+
+Every random choice descends from (seed, dataset, split, video index), so a video's content
+does not depend on how many workers rendered it or in what order. A video whose truth file
+and checksums are in place is skipped on a re-run; its files are written atomically.
+"""
+
+from __future__ import annotations
+
+import logging
+import multiprocessing
+import os
+import time
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from omglib.config import Profile
+from omglib.data.affwild2 import SPLIT_DIRS, write_va_annotation
+from omglib.data.omg import CSV_NAMES, OmgLayout, read_omg_csv, write_omg_csv
+from omglib.errors import OmgError
+from omglib.io import write_json
+from omglib.metrics import ccc
+from omglib.synth import labels
+from omglib.synth.face import Identity, portraits
+from omglib.synth.video import Segment, VideoSpec, is_complete, sha256, write_video
+
+GENERATOR_VERSION = "1.0"
+DATASETS = {"omg": 1, "affwild2": 2, "affwild": 3}
+AFFWILD_MEAN = np.array([0.05, 0.25])  # Aff-Wild(2) lean to positive arousal
+UNANNOTATED_RATE = 1 / 120  # chance per second that an annotation gap (-5) starts
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class VideoJob:
+    dataset: str
+    split: str
+    name: str
+    spec: VideoSpec
+    truth_path: Path
+    annotation_path: Path | None = None  # Aff-Wild2 layout only
+
+    @property
+    def frames(self) -> int:
+        return sum(s.n_frames for s in self.spec.segments)
+
+
+def _rng(seed: int, dataset: str, split: str, index: int) -> np.random.Generator:
+    return np.random.default_rng(np.random.SeedSequence([seed, DATASETS[dataset], list(SPLIT_DIRS).index(split), index]))
+
+
+def _video_id(rng: np.random.Generator, taken: set[str]) -> str:
+    while True:
+        name = f"{int(rng.integers(16**9)):09x}"
+        if rng.random() < 0.3:
+            name += f"_{int(rng.integers(1, 5))}"
+        if name not in taken:
+            taken.add(name)
+            return name
+
+
+def plan_omg(profile: Profile, out: Path, seed: int, labels_from: Path | None = None) -> tuple[list[VideoJob], pd.DataFrame]:
+    """Every OMG video to render, and the utterance table (gold labels + the truth means)."""
+    cfg = profile.synth
+    root = out / "omg"
+    real = OmgLayout(labels_from) if labels_from else None
+    jobs, rows, taken = [], [], set()
+    for split, count in cfg.omg_videos.items():
+        real_split = read_omg_csv(real.csv_path(split)) if real else None
+        if real_split is not None and not real_split.attrs["has_labels"]:
+            raise OmgError(f"{real.csv_path(split)} has no labels: --labels-from needs labelled CSVs")
+        real_videos = list(real_split["video"].unique()) if real_split is not None else []
+        if real_split is not None:
+            order = np.random.default_rng([seed, list(SPLIT_DIRS).index(split)]).permutation(len(real_videos))
+            real_videos = [real_videos[i] for i in order[:count]]
+        for k in range(count):
+            rng = _rng(seed, "omg", split, k)
+            identity = Identity.draw(rng)
+            if real_split is not None and k < len(real_videos):
+                name = real_videos[k]
+                taken.add(name)
+                given = real_split[real_split["video"] == name].sort_values("start").head(cfg.utterances_per_video[1])
+                origin = float(given["start"].iloc[0])
+                timings = [(origin + (s - origin) * cfg.duration_scale, origin + (e - origin) * cfg.duration_scale)
+                           for s, e in zip(given["start"], given["end"])]
+                utterances = labels.segment(rng, len(timings), cfg.fps, cfg.duration_scale, timings)
+                utterances = [replace(u, name=n) for u, n in zip(utterances, given["utterance"])]
+                n_frames = max(u.first_frame + u.n_frames for u in utterances)
+                drift = labels.va_trajectory(rng, n_frames, cfg.fps, offset=np.zeros(2))
+                latent = drift.astype(np.float64).copy()
+                gold = given[["valence", "arousal"]].to_numpy(dtype=np.float64)
+                for u, target in zip(utterances, gold):  # utterance means follow the real labels
+                    part = slice(u.first_frame, u.first_frame + u.n_frames)
+                    latent[part] = np.clip(target + drift[part] - drift[part].mean(0), -1, 1)
+                latent = latent.astype(np.float32)
+                emotion = given["emotion"].to_numpy()
+                link = str(given["link"].iloc[0])
+            else:
+                name = _video_id(rng, taken)
+                n_utt = int(rng.integers(cfg.utterances_per_video[0], cfg.utterances_per_video[1] + 1))
+                utterances = labels.segment(rng, n_utt, cfg.fps, cfg.duration_scale)
+                n_frames = utterances[-1].first_frame + utterances[-1].n_frames
+                latent = labels.va_trajectory(rng, n_frames, cfg.fps)
+                means = np.stack([latent[u.first_frame : u.first_frame + u.n_frames].mean(0) for u in utterances])
+                gold, emotion = labels.annotate(rng, means.astype(np.float64), cfg.annotators)
+                link = f"synthetic://omg/{name}"
+            spec = VideoSpec(
+                identity=identity, latent=latent,
+                segments=tuple(Segment(root / split / name / u.name, u.first_frame, u.n_frames) for u in utterances),
+                fps=cfg.fps, frame_size=cfg.frame_size, face_width=float(rng.uniform(*cfg.face_width)),
+                seed=int(rng.integers(2**31)),
+            )
+            jobs.append(VideoJob("omg", split, name, spec, root / "synth_truth" / split / f"{name}.npz"))
+            for u, g, e in zip(utterances, gold, emotion):
+                truth = latent[u.first_frame : u.first_frame + u.n_frames].mean(0)
+                rows.append({"split": split, "link": link, "start": u.start, "end": u.end, "video": name,
+                             "utterance": u.name, "valence": float(g[0]), "arousal": float(g[1]), "emotion": int(e),
+                             "true_valence": float(truth[0]), "true_arousal": float(truth[1])})
+    return jobs, pd.DataFrame(rows)
+
+
+def plan_affwild(profile: Profile, out: Path, seed: int, dataset: str) -> list[VideoJob]:
+    """Aff-Wild2-layout videos with per-frame labels (``dataset`` = affwild2 or affwild)."""
+    cfg = profile.synth
+    counts, frame_range = (cfg.affwild2_videos, cfg.affwild2_frames) if dataset == "affwild2" else (cfg.affwild_videos, cfg.affwild_frames)
+    root = out / dataset
+    width, height = cfg.frame_size
+    jobs = []
+    for split, count in counts.items():
+        for k in range(count):
+            rng = _rng(seed, dataset, split, k)
+            identity = Identity.draw(rng)
+            n = int(rng.integers(frame_range[0], frame_range[1] + 1))
+            name = f"{'' if dataset == 'affwild2' else 'aw'}{split[0]}{k + 1}-{int(cfg.fps)}-{width}x{height}"
+            latent = labels.va_trajectory(rng, n, cfg.fps, mean=AFFWILD_MEAN)
+            spec = VideoSpec(identity, latent, (Segment(root / "videos" / f"{name}.mp4", 0, n),), cfg.fps,
+                             cfg.frame_size, float(rng.uniform(*cfg.face_width)), int(rng.integers(2**31)))
+            jobs.append(VideoJob(dataset, split, name, spec, root / "synth_truth" / split / f"{name}.npz",
+                                 root / "annotations" / "VA_Set" / SPLIT_DIRS[split] / f"{name}.txt"))
+    return jobs
+
+
+def _job_done(job: VideoJob) -> bool:
+    return is_complete(job.spec, job.truth_path) and (job.annotation_path is None or job.annotation_path.is_file())
+
+
+def _run_job(job: VideoJob) -> tuple[str, int, bool]:
+    """Render one video (skipping it when complete); returns (name, frames, rendered)."""
+    import cv2
+
+    cv2.setNumThreads(1)
+    if _job_done(job):
+        return job.name, job.frames, False
+    write_video(job.spec, job.truth_path)
+    if job.annotation_path is not None:
+        with np.load(job.truth_path) as truth:
+            visible = truth["visible"]
+        rng = np.random.default_rng([job.spec.seed, 1])
+        va = labels.frame_annotation(rng, job.spec.latent, job.spec.fps)
+        unannotated = ~visible
+        for start in np.flatnonzero(rng.random(len(va)) < UNANNOTATED_RATE / job.spec.fps):
+            unannotated[start : start + int(rng.uniform(0.5, 3) * job.spec.fps)] = True
+        va[unannotated] = np.nan
+        write_va_annotation(job.annotation_path, va)
+    return job.name, job.frames, True
+
+
+def _check_compatible(out: Path, record: dict) -> None:
+    manifest = out / "manifest.json"
+    if not manifest.is_file():
+        return
+    import json
+
+    old = json.loads(manifest.read_text())
+    for key in ("generator_version", "seed", "profile", "labels_from"):
+        if old.get(key) != record.get(key):
+            raise OmgError(f"{out} already holds a surrogate dataset made with a different {key} "
+                           f"({old.get(key)!r} vs {record.get(key)!r}): choose another --out or delete it")
+
+
+def generate(profile: Profile, out: str | Path, workers: int | None = None, seed: int | None = None,
+             labels_from: str | Path | None = None, progress: bool = True) -> dict:
+    """Write synth-omg, synth-affwild2 and synth-affwild under ``out``; return the manifest."""
+    from tqdm import tqdm
+
+    out = Path(out)
+    seed = profile.seed if seed is None else seed
+    labels_from = Path(labels_from) if labels_from else None
+    record = {"generator_version": GENERATOR_VERSION, "seed": seed, "profile": profile.to_dict(),
+              "labels_from": str(labels_from) if labels_from else None}
+    _check_compatible(out, record)
+    started = time.perf_counter()
+    portraits()  # landmark the portraits once, before workers fork
+    omg_jobs, utterances = plan_omg(profile, out, seed, labels_from)
+    jobs = omg_jobs + plan_affwild(profile, out, seed, "affwild2") + plan_affwild(profile, out, seed, "affwild")
+    workers = max(1, min(workers or os.cpu_count() or 1, len(jobs)))
+    total = sum(j.frames for j in jobs)
+    rendered = 0
+    ordered = sorted(jobs, key=lambda j: -j.frames)  # longest first: better load balance
+    bar = tqdm(total=total, unit="frame", desc=f"synth {profile.name}", disable=not progress)
+    if workers == 1:
+        results = map(_run_job, ordered)
+    else:
+        pool = multiprocessing.get_context("fork").Pool(workers)
+        results = pool.imap_unordered(_run_job, ordered)
+    try:
+        for _, frames, was_rendered in results:
+            rendered += frames if was_rendered else 0
+            bar.update(frames)
+    finally:
+        bar.close()
+        if workers > 1:
+            pool.close()
+            pool.join()
+    seconds = time.perf_counter() - started
+
+    root = out / "omg"
+    for split in CSV_NAMES:
+        write_omg_csv(utterances[utterances["split"] == split], root / CSV_NAMES[split][0])
+    manifest = {**record, "counts": {}, "checksums": {}, "label_ceiling_ccc": {},
+                "run": {"workers": workers, "frames_rendered": rendered, "seconds": round(seconds, 2),
+                        "frames_per_second": round(rendered / seconds, 1) if rendered else None}}
+    for job in jobs:
+        with np.load(job.truth_path) as truth:
+            visible = int(truth["visible"].sum())
+            files = dict(zip(truth["files"].tolist(), truth["sha256"].tolist()))
+        counts = manifest["counts"].setdefault(job.dataset, {}).setdefault(
+            job.split, {"videos": 0, "files": 0, "frames": 0, "visible_frames": 0})
+        counts["videos"] += 1
+        counts["files"] += len(files)
+        counts["frames"] += job.frames
+        counts["visible_frames"] += visible
+        for segment in job.spec.segments:
+            manifest["checksums"][str(segment.path.relative_to(out))] = files[segment.path.name]
+        if job.annotation_path is not None:
+            manifest["checksums"][str(job.annotation_path.relative_to(out))] = sha256(job.annotation_path)
+    for split in CSV_NAMES:
+        manifest["checksums"][str((root / CSV_NAMES[split][0]).relative_to(out))] = sha256(root / CSV_NAMES[split][0])
+        part = utterances[utterances["split"] == split]
+        manifest["counts"]["omg"][split]["utterances"] = len(part)
+        manifest["label_ceiling_ccc"][split] = {
+            d: round(ccc(part[f"true_{d}"], part[d]), 4) for d in ("valence", "arousal")}
+    write_json(out / "manifest.json", manifest)
+    log.info("synth %s: %d frames in %.1f s (%d rendered)", profile.name, total, seconds, rendered)
+    return manifest
