@@ -81,14 +81,17 @@ class AffWild2Layout:
 
     @staticmethod
     def find_annotation_dir(root: str | Path) -> Path | None:
-        """The folder holding Train_Set/ (annotations/VA_Set in the ABAW releases), or None."""
+        """The folder holding Train_Set/, or None: annotations/VA_Set (ABAW2) or any VA-named
+        folder one or two levels down (e.g. 6th_ABAW_Annotations/VA_Estimation_Challenge).
+        Not deeper, so that a folder *of* datasets is not mistaken for one."""
         root = Path(root)
         preferred = root / "annotations" / "VA_Set"
         if (preferred / SPLIT_DIRS["train"]).is_dir():
             return preferred
-        for candidate in sorted(root.rglob(SPLIT_DIRS["train"])):
-            if candidate.is_dir() and "va" in str(candidate.parent.relative_to(root)).lower():
-                return candidate.parent
+        for pattern in (f"*/{SPLIT_DIRS['train']}", f"*/*/{SPLIT_DIRS['train']}"):
+            for candidate in sorted(root.glob(pattern)):
+                if candidate.is_dir() and "va" in candidate.parent.name.lower():
+                    return candidate.parent
         return None
 
     @classmethod

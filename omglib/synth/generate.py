@@ -13,6 +13,7 @@ and checksums are in place is skipped on a re-run; its files are written atomica
 
 from __future__ import annotations
 
+import json
 import logging
 import multiprocessing
 import os
@@ -179,9 +180,8 @@ def _check_compatible(out: Path, record: dict) -> None:
     manifest = out / "manifest.json"
     if not manifest.is_file():
         return
-    import json
-
     old = json.loads(manifest.read_text())
+    record = json.loads(json.dumps(record))  # as it reads back from disk (tuples become lists)
     for key in ("generator_version", "seed", "profile", "labels_from"):
         if old.get(key) != record.get(key):
             raise OmgError(f"{out} already holds a surrogate dataset made with a different {key} "

@@ -18,9 +18,11 @@ from scipy.ndimage import uniform_filter1d
 
 from omglib.data.omg import EMOTIONS
 
-# Quantiles 0, 5, ..., 100 % of utterance duration (s) in the official OMG CSVs.
+# Quantiles of utterance duration (s) in the official OMG CSVs, at DURATION_LEVELS; finer at
+# the top, where a few very long utterances sit (interpolating 95 % -> 100 % would inflate the mean).
+DURATION_LEVELS = np.concatenate([np.linspace(0, 0.95, 20), [0.975, 0.99, 0.995, 0.999, 1.0]])
 DURATION_QUANTILES = np.array([0.53, 1.5, 1.93, 2.38, 2.86, 3.34, 4.05, 4.77, 5.5, 6.38, 7.53, 8.71, 9.9,
-                               10.21, 10.34, 10.44, 10.5, 10.53, 10.58, 10.64, 94.79])
+                               10.21, 10.34, 10.44, 10.5, 10.53, 10.58, 10.64, 10.73, 10.93, 12.34, 27.37, 94.79])
 MAX_DURATION = 30.0  # the longest real utterances (up to 95 s) are rare; capped to keep renders bounded
 GAP_SECONDS = (0.05, 0.8)  # pause between consecutive utterances (real median 0.18 s)
 
@@ -53,7 +55,7 @@ def _cov(sd: np.ndarray, corr: float) -> np.ndarray:
 def draw_durations(rng: np.random.Generator, n: int, scale: float = 1.0) -> np.ndarray:
     """Utterance durations (s) from the real empirical distribution, times ``scale``."""
     q = rng.uniform(0, 1, n)
-    d = np.interp(q, np.linspace(0, 1, len(DURATION_QUANTILES)), DURATION_QUANTILES)
+    d = np.interp(q, DURATION_LEVELS, DURATION_QUANTILES)
     return np.minimum(d, MAX_DURATION) * scale
 
 

@@ -1,0 +1,30 @@
+"""Shared fixtures: the official OMG label CSVs (optional) and one smoke surrogate dataset."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+OMG_LABELS = Path(os.environ.get("OMG_LABELS", REPO.parent / "shared" / "omg-labels"))
+
+
+@pytest.fixture(scope="session")
+def omg_labels() -> Path:
+    """Folder with the official OMG CSVs; tests that need it skip when it is absent."""
+    if not (OMG_LABELS / "omg_TrainVideos.csv").is_file():
+        pytest.skip(f"official OMG CSVs not found at {OMG_LABELS} (set OMG_LABELS to their folder)")
+    return OMG_LABELS
+
+
+@pytest.fixture(scope="session")
+def smoke_data(tmp_path_factory) -> tuple[Path, dict]:
+    """`omg synth --profile smoke` output, generated once for the session, with its manifest."""
+    from omglib.config import get_profile
+    from omglib.synth.generate import generate
+
+    out = tmp_path_factory.mktemp("synth")
+    manifest = generate(get_profile("smoke"), out, workers=2, progress=False)
+    return out, manifest

@@ -1,0 +1,70 @@
+import numpy as np
+import pandas as pd
+import pytest
+from scipy.stats import pearsonr
+
+from omglib import metrics
+
+
+def official_ccc(y_true, y_pred):
+    """The challenge script's formula: scipy Pearson rho and population standard deviations."""
+    rho, _ = pearsonr(y_pred, y_true)
+    sp, st = np.std(y_pred), np.std(y_true)
+    return 2 * rho * st * sp / (sp**2 + st**2 + (np.mean(y_pred) - np.mean(y_true)) ** 2)
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_ccc_and_pcc_agree_with_float64_references(seed):
+    rng = np.random.default_rng(seed)
+    t = rng.normal(size=500)
+    p = 0.6 * t + rng.normal(0.3, 0.8, size=500)
+    assert metrics.ccc(t, p) == pytest.approx(official_ccc(t, p), abs=1e-9)
+    assert metrics.pcc(t, p) == pytest.approx(pearsonr(t, p)[0], abs=1e-9)
+    assert metrics.mse(t, p) == pytest.approx(np.mean((t - p) ** 2), abs=1e-12)
+    assert metrics.rmse(t, p) == pytest.approx(np.sqrt(np.mean((t - p) ** 2)), abs=1e-12)
+    assert metrics.ccc(t.astype(np.float32), p.astype(np.float32)) == pytest.approx(official_ccc(t, p), abs=1e-6)
+
+
+def test_ccc_edge_cases():
+    x = np.linspace(-1, 1, 50)
+    assert metrics.ccc(x, x) == pytest.approx(1.0)
+    assert metrics.ccc(x, -x) == pytest.approx(-1.0)
+    assert metrics.ccc(x, x + 0.5) < 1.0  # CCC, unlike PCC, punishes a shift
+    assert metrics.pcc(x, x + 0.5) == pytest.approx(1.0)
+    assert metrics.ccc(x, np.full(50, 0.2)) == pytest.approx(0.0, abs=1e-15)
+    assert metrics.ccc(np.full(5, 0.3), np.full(5, 0.3)) == 1.0
+    assert metrics.ccc(np.full(5, 0.3), np.full(5, 0.1)) == 0.0
+    assert metrics.pcc(x, np.zeros(50)) == 0.0
+    with pytest.raises(ValueError):
+        metrics.ccc([1, 2], [1, 2, 3])
+
+
+def test_quadrant_mse_by_hand():
+    true = np.array([[0.5, -0.5], [0.5, 0.5], [-0.5, -0.5], [-0.5, 0.5], [0.0, 0.0]])
+    pred = true + np.array([[0.1, 0.2], [0.0, 0.0], [0.3, 0.0], [0.0, 0.4], [0.2, 0.2]])
+    table = metrics.quadrant_mse(true, pred)
+    assert table.loc["V>=0,A<0"].tolist() == pytest.approx([1, 0.01, 0.04])
+    assert table.loc["V>=0,A>=0"].tolist() == pytest.approx([2, 0.02, 0.02])  # (0,0) belongs here
+    assert table.loc["V<0,A<0"].tolist() == pytest.approx([1, 0.09, 0.0])
+    assert table.loc["all", "n"] == 5
+    omg_scale = metrics.quadrant_mse(true, pred, arousal_scale="omg")
+    assert omg_scale.loc["V<0,A>=0", "mse_arousal"] == pytest.approx(0.16 / 4)
+
+
+def test_both_official_evaluations():
+    rng = np.random.default_rng(1)
+    truth = pd.DataFrame({"video": np.repeat(["a", "b", "c", "d"], [5, 6, 7, 1]),
+                          "utterance": [f"utterance_{i}.mp4" for i in range(19)]})
+    truth["valence"], truth["arousal"] = rng.uniform(-1, 1, 19), rng.uniform(-1, 1, 19)
+    pred = truth.sample(frac=1.0, random_state=0).copy()  # order must not matter
+    pred["valence"] = pred["valence"] * 0.5 + rng.normal(0, 0.2, 19)
+    pred["arousal"] = pred["arousal"] * 0.5 + 0.1
+    merged = truth.merge(pred, on=["video", "utterance"], suffixes=("", "_p"))
+    overall = metrics.omg_ccc(truth, pred)
+    assert overall["valence"] == pytest.approx(official_ccc(merged["valence"], merged["valence_p"]), abs=1e-9)
+    per_video = metrics.omg_ccc_per_video(truth, pred)
+    expected = np.mean([official_ccc(g["arousal"], g["arousal_p"]) for _, g in merged.groupby("video") if len(g) > 1])
+    assert per_video["arousal"] == pytest.approx(expected, abs=1e-9)
+    assert per_video["videos_scored"] == 3  # the one-utterance video has no CCC
+    with pytest.raises(ValueError, match="no prediction"):
+        metrics.omg_ccc(truth, pred.iloc[1:])
