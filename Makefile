@@ -1,0 +1,55 @@
+# Everything the README names. `make book` and `make test` create the virtual environment
+# on first use (and again when pyproject.toml changes).
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV ?= .venv
+PROFILE ?= quick
+DATA ?= data/synth-$(PROFILE)
+WORKERS ?=
+
+BIN := $(VENV)/bin
+DEPS_HASH := $(shell cat pyproject.toml | sha1sum | cut -c1-12)
+CHECKOUT_HASH := $(shell pwd | sha1sum | cut -c1-12)
+DEPS_STAMP := $(VENV)/.deps-$(DEPS_HASH)
+EDITABLE_STAMP := $(VENV)/.editable-$(CHECKOUT_HASH)-$(DEPS_HASH)
+
+.PHONY: env book data test test-fast figures clean help
+
+help:
+	@echo "make book   set up, generate the surrogate data ($(PROFILE) profile) and summarise it"
+	@echo "make test   set up and run the test suite"
+	@echo "make env    only create/update the virtual environment in $(VENV)"
+
+env: $(EDITABLE_STAMP)
+
+# Third-party dependencies: slow (torch + CUDA wheels, ~5 GB), so keyed by pyproject.toml.
+$(DEPS_STAMP): pyproject.toml
+	@test -n "$(PYTHON)" || { echo "Python 3.11 not found: install python3.11 (with venv) first"; exit 1; }
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet ".[book,test]"
+	$(BIN)/python -m pip uninstall --quiet --yes omglib
+	rm -f $(VENV)/.deps-* $(VENV)/.editable-*
+	touch $@
+
+# This checkout, installed editable (cheap; re-done for each checkout sharing a cached venv).
+$(EDITABLE_STAMP): $(DEPS_STAMP)
+	$(BIN)/python -m pip install --quiet --no-deps --no-build-isolation -e .
+	rm -f $(VENV)/.editable-*
+	touch $@
+
+data: env
+	$(BIN)/omg synth --profile $(PROFILE) --out $(DATA) $(if $(WORKERS),--workers $(WORKERS))
+	$(BIN)/omg data summary --data-root $(DATA) --missing-list $(DATA)/missing_videos.csv
+
+figures: env
+	mkdir -p build/figures
+	$(BIN)/omg figure va-grid --out build/figures/surrogate_va_grid.png
+
+# The main job. For now it stops after the data step; the book issue adds training and the site.
+book: data figures
+
+test: env
+	$(BIN)/python -m pytest -q
+
+clean:
+	rm -rf build book/_build
