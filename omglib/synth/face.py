@@ -11,7 +11,7 @@ surrogate's identity variety is narrower than OMG's and the book says so.
 Expression. Valence and arousal set six expression units that move landmarks (smile,
 frown, brow raise, eye closure, mouth opening, lip stretch), rendered by piecewise-affine
 warping of the tile, and four texture maps that no landmark carries (smile lines and cheek
-highlights, brow-furrow lines, arousal flush, teeth in the open mouth). Per-identity
+highlights, brow-furrow lines, arousal flush and forehead sheen, teeth in the open mouth). Per-identity
 expressivity and spontaneous expression noise blur the landmark cues on purpose.
 """
 
@@ -240,7 +240,9 @@ def _texture_maps(lm: np.ndarray, skin_mask: np.ndarray) -> np.ndarray:
     furrow_lines = _line_map([(mid + [-0.07 * u, -0.05 * u], mid + [-0.05 * u, 0.2 * u]),
                               (mid + [0.07 * u, -0.05 * u], mid + [0.05 * u, 0.2 * u])], 2, 1.5)
     furrow = (-55 * furrow_lines)[..., None] * np.ones(3, np.float32)
-    flush = (cv2.GaussianBlur(skin_mask, (0, 0), 4) * 0.6 + 0.8 * cheeks)[..., None] * np.array([30, -10, -12], np.float32)
+    flush = (cv2.GaussianBlur(skin_mask, (0, 0), 4) * 0.6 + 0.8 * cheeks)[..., None] * np.array([42, -14, -16], np.float32)
+    forehead = (lm[19] + lm[24]) / 2 + [0, -0.45 * u]
+    flush += (38 * _blob((TILE, TILE), forehead, 0.35 * u, 0.14 * u))[..., None]  # sheen of an aroused face
     mouth = np.zeros((TILE, TILE), np.float32)  # teeth: brightening band of the inner mouth
     cv2.fillConvexPoly(mouth, np.round(lm[60:68]).astype(np.int32), 1.0)
     teeth = cv2.GaussianBlur(cv2.dilate(mouth, np.ones((3, 3), np.uint8)), (0, 0), 1.0)[..., None] * np.float32(120)
@@ -316,14 +318,14 @@ def expression_state(valence: float, arousal: float, identity: Identity, noise: 
     units = np.array([
         e * pos_v,
         e * neg_v,
-        e * 0.9 * max(arousal, 0.0),
+        e * (0.25 + 0.65 * arousal),
         blink + e * 0.35 * max(-arousal, 0.0),
         speech + 0.2 * e * pos_v,
         e * neg_v * activation,
     ]) + identity.spontaneity * noise
     units[:3] = np.clip(units[:3], -0.3, 1.6)
     units[3:] = np.clip(units[3:], 0.0, 1.0)
-    textures = np.array([pos_v, neg_v, activation ** 1.5, pos_v * min(1.0, 4 * units[4])], dtype=np.float32)
+    textures = np.array([pos_v, neg_v, activation, pos_v * min(1.0, 4 * units[4])], dtype=np.float32)
     return units.astype(np.float32), textures
 
 
