@@ -1,4 +1,8 @@
 import json
+import signal
+import subprocess
+import sys
+import time
 from dataclasses import replace
 
 import cv2
@@ -143,3 +147,28 @@ def test_labels_from_official_csvs(tmp_path):
     truth = np.load(out / "omg" / "synth_truth" / "train" / "aaa.npz")
     means = pd.DataFrame(truth["latent"]).groupby(truth["segment"]).mean().to_numpy()
     np.testing.assert_allclose(means, [[-0.6, 0.6], [0.7, -0.6]], atol=0.05)  # the faces follow the real labels
+
+
+def test_killed_run_resumes_to_the_same_bytes(smoke_data, tmp_path):
+    _, clean = smoke_data
+    out = tmp_path / "killed"
+    job = subprocess.Popen([sys.executable, "-m", "omglib.cli", "synth", "--profile", "smoke", "--out", str(out),
+                            "--workers", "1", "--quiet"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.time() + 60
+    while not list(out.rglob("synth_truth/*/*.npz")) and time.time() < deadline:
+        time.sleep(0.05)
+    job.send_signal(signal.SIGKILL)
+    job.wait()
+    assert not (out / "manifest.json").exists()  # it really died mid-run
+    resumed = generate(get_profile("smoke"), out, workers=2, progress=False)
+    assert 0 < resumed["run"]["frames_rendered"] < sum(c["frames"] for d in clean["counts"].values() for c in d.values())
+    assert resumed["checksums"] == clean["checksums"]
+    assert not list(out.rglob(".*.tmp*"))
+
+
+def test_out_must_be_a_folder(tmp_path):
+    from omglib.errors import OmgError
+
+    (tmp_path / "file").write_text("x")
+    with pytest.raises(OmgError, match="is a file"):
+        generate(get_profile("smoke"), tmp_path / "file", progress=False)

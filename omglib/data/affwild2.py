@@ -108,7 +108,7 @@ class AffWild2Layout:
     def video_index(self) -> dict[str, Path]:
         """Video files under the root by stem (folder structure does not matter)."""
         return {p.stem: p for p in sorted(self.root.rglob("*"))
-                if p.suffix.lower() in VIDEO_SUFFIXES and p.is_file()}
+                if p.suffix.lower() in VIDEO_SUFFIXES and not p.name.startswith(".") and p.is_file()}
 
     def read_split(self, split: str) -> pd.DataFrame:
         """One row per annotation file: name, video (stem of the video file), annotation path,

@@ -194,11 +194,15 @@ def generate(profile: Profile, out: str | Path, workers: int | None = None, seed
     from tqdm import tqdm
 
     out = Path(out)
+    if out.exists() and not out.is_dir():
+        raise OmgError(f"{out} is a file: --out needs a folder (new or one written by omg synth)")
     seed = profile.seed if seed is None else seed
     labels_from = Path(labels_from) if labels_from else None
     record = {"generator_version": GENERATOR_VERSION, "seed": seed, "profile": profile.to_dict(),
               "labels_from": str(labels_from) if labels_from else None}
     _check_compatible(out, record)
+    for stale in out.rglob(".*.tmp*"):  # left by a killed run; complete files were renamed into place
+        stale.unlink()
     started = time.perf_counter()
     portraits()  # landmark the portraits once, before workers fork
     omg_jobs, utterances = plan_omg(profile, out, seed, labels_from)
@@ -208,18 +212,19 @@ def generate(profile: Profile, out: str | Path, workers: int | None = None, seed
     rendered = 0
     ordered = sorted(jobs, key=lambda j: -j.frames)  # longest first: better load balance
     bar = tqdm(total=total, unit="frame", desc=f"synth {profile.name}", disable=not progress)
-    if workers == 1:
-        results = map(_run_job, ordered)
-    else:
-        pool = multiprocessing.get_context("fork").Pool(workers)
-        results = pool.imap_unordered(_run_job, ordered)
+    pool = multiprocessing.get_context("fork").Pool(workers) if workers > 1 else None
+    results = pool.imap_unordered(_run_job, ordered) if pool else map(_run_job, ordered)
     try:
         for _, frames, was_rendered in results:
             rendered += frames if was_rendered else 0
             bar.update(frames)
+    except BaseException:
+        if pool:
+            pool.terminate()  # Ctrl-C or a failed video: stop the others now, finished videos stay
+        raise
     finally:
         bar.close()
-        if workers > 1:
+        if pool:
             pool.close()
             pool.join()
     seconds = time.perf_counter() - started
