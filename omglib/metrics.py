@@ -110,7 +110,7 @@ def omg_ccc_per_video(truth: pd.DataFrame, predictions: pd.DataFrame) -> dict[st
 
     The early script got NaN for a video with a single utterance or constant values (scipy's
     Pearson is undefined there) and its mean became NaN. Here such videos are left out;
-    ``videos_scored`` says how many entered the mean.
+    ``videos_scored_<dimension>`` says how many entered each mean.
     """
     merged = _join(truth, predictions)
     result: dict[str, float] = {}
@@ -121,7 +121,7 @@ def omg_ccc_per_video(truth: pd.DataFrame, predictions: pd.DataFrame) -> dict[st
             if len(t) >= 2 and t.std() > 0 and p.std() > 0:
                 per_video.append(ccc(t, p))
         result[d] = float(np.mean(per_video)) if per_video else float("nan")
-        result["videos_scored"] = len(per_video)
+        result[f"videos_scored_{d}"] = len(per_video)
     return result
 
 

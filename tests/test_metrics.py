@@ -65,6 +65,9 @@ def test_both_official_evaluations():
     per_video = metrics.omg_ccc_per_video(truth, pred)
     expected = np.mean([official_ccc(g["arousal"], g["arousal_p"]) for _, g in merged.groupby("video") if len(g) > 1])
     assert per_video["arousal"] == pytest.approx(expected, abs=1e-9)
-    assert per_video["videos_scored"] == 3  # the one-utterance video has no CCC
+    assert per_video["videos_scored_valence"] == per_video["videos_scored_arousal"] == 3  # one-utterance video: no CCC
+    pred.loc[pred["video"] == "a", "arousal"] = 0.2  # constant predictions in one video, for arousal only
+    partly = metrics.omg_ccc_per_video(truth, pred)
+    assert partly["videos_scored_valence"] == 3 and partly["videos_scored_arousal"] == 2
     with pytest.raises(ValueError, match="no prediction"):
         metrics.omg_ccc(truth, pred.iloc[1:])

@@ -70,6 +70,53 @@ def _video_id(rng: np.random.Generator, taken: set[str]) -> str:
             return name
 
 
+@dataclass(frozen=True)
+class _OmgVideo:
+    """One OMG video's timeline before rendering: utterances, latent VA, gold labels."""
+
+    name: str
+    link: str
+    utterances: list[labels.Utterance]
+    latent: np.ndarray
+    gold: np.ndarray  # (utterances, 2) valence, arousal
+    emotion: np.ndarray
+
+
+def _drawn_video(rng: np.random.Generator, profile: Profile, taken: set[str]) -> _OmgVideo:
+    """A new video: drawn utterance count and durations, latent trajectory, simulated annotators."""
+    cfg = profile.synth
+    name = _video_id(rng, taken)
+    n_utt = int(rng.integers(cfg.utterances_per_video[0], cfg.utterances_per_video[1] + 1))
+    utterances = labels.segment(rng, n_utt, cfg.fps, cfg.duration_scale)
+    latent = labels.va_trajectory(rng, utterances[-1].first_frame + utterances[-1].n_frames, cfg.fps)
+    means = np.stack([latent[u.first_frame : u.first_frame + u.n_frames].mean(0) for u in utterances])
+    gold, emotion = labels.annotate(rng, means.astype(np.float64), cfg.annotators)
+    return _OmgVideo(name, f"synthetic://omg/{name}", utterances, latent, gold, emotion)
+
+
+def _real_video(rng: np.random.Generator, profile: Profile, given: pd.DataFrame) -> _OmgVideo:
+    """A video that reuses a real one's id, utterance timings and gold labels (``--labels-from``).
+
+    Each utterance's latent trajectory is the real label plus zero-mean drift, so its mean
+    (what the face shows on average) is the real gold label.
+    """
+    cfg = profile.synth
+    given = given.sort_values("start").head(cfg.utterances_per_video[1])
+    origin = float(given["start"].iloc[0])
+    timings = [(origin + (s - origin) * cfg.duration_scale, origin + (e - origin) * cfg.duration_scale)
+               for s, e in zip(given["start"], given["end"])]
+    utterances = labels.segment(rng, len(timings), cfg.fps, cfg.duration_scale, timings)
+    utterances = [replace(u, name=n) for u, n in zip(utterances, given["utterance"])]
+    drift = labels.va_trajectory(rng, max(u.first_frame + u.n_frames for u in utterances), cfg.fps, offset=np.zeros(2))
+    latent = drift.astype(np.float64).copy()
+    gold = given[["valence", "arousal"]].to_numpy(dtype=np.float64)
+    for u, target in zip(utterances, gold):
+        part = slice(u.first_frame, u.first_frame + u.n_frames)
+        latent[part] = np.clip(target + drift[part] - drift[part].mean(0), -1, 1)
+    return _OmgVideo(str(given["video"].iloc[0]), str(given["link"].iloc[0]), utterances,
+                     latent.astype(np.float32), gold, given["emotion"].to_numpy())
+
+
 def plan_omg(profile: Profile, out: Path, seed: int, labels_from: Path | None = None) -> tuple[list[VideoJob], pd.DataFrame]:
     """Every OMG video to render, and the utterance table (gold labels + the truth means)."""
     cfg = profile.synth
@@ -77,54 +124,29 @@ def plan_omg(profile: Profile, out: Path, seed: int, labels_from: Path | None = 
     real = OmgLayout(labels_from) if labels_from else None
     jobs, rows, taken = [], [], set()
     for split, count in cfg.omg_videos.items():
-        real_split = read_omg_csv(real.csv_path(split)) if real else None
-        if real_split is not None and not real_split.attrs["has_labels"]:
-            raise OmgError(f"{real.csv_path(split)} has no labels: --labels-from needs labelled CSVs")
-        real_videos = list(real_split["video"].unique()) if real_split is not None else []
-        if real_split is not None:
-            order = np.random.default_rng([seed, list(SPLIT_DIRS).index(split)]).permutation(len(real_videos))
-            real_videos = [real_videos[i] for i in order[:count]]
+        real_videos: list[pd.DataFrame] = []
+        if real:
+            real_split = read_omg_csv(real.csv_path(split))
+            if not real_split.attrs["has_labels"]:
+                raise OmgError(f"{real.csv_path(split)} has no labels: --labels-from needs labelled CSVs")
+            groups = [g for _, g in real_split.groupby("video", sort=False)]
+            order = np.random.default_rng([seed, list(SPLIT_DIRS).index(split)]).permutation(len(groups))
+            real_videos = [groups[i] for i in order[:count]]
+            taken.update(g["video"].iloc[0] for g in real_videos)
         for k in range(count):
             rng = _rng(seed, "omg", split, k)
             identity = Identity.draw(rng)
-            if real_split is not None and k < len(real_videos):
-                name = real_videos[k]
-                taken.add(name)
-                given = real_split[real_split["video"] == name].sort_values("start").head(cfg.utterances_per_video[1])
-                origin = float(given["start"].iloc[0])
-                timings = [(origin + (s - origin) * cfg.duration_scale, origin + (e - origin) * cfg.duration_scale)
-                           for s, e in zip(given["start"], given["end"])]
-                utterances = labels.segment(rng, len(timings), cfg.fps, cfg.duration_scale, timings)
-                utterances = [replace(u, name=n) for u, n in zip(utterances, given["utterance"])]
-                n_frames = max(u.first_frame + u.n_frames for u in utterances)
-                drift = labels.va_trajectory(rng, n_frames, cfg.fps, offset=np.zeros(2))
-                latent = drift.astype(np.float64).copy()
-                gold = given[["valence", "arousal"]].to_numpy(dtype=np.float64)
-                for u, target in zip(utterances, gold):  # utterance means follow the real labels
-                    part = slice(u.first_frame, u.first_frame + u.n_frames)
-                    latent[part] = np.clip(target + drift[part] - drift[part].mean(0), -1, 1)
-                latent = latent.astype(np.float32)
-                emotion = given["emotion"].to_numpy()
-                link = str(given["link"].iloc[0])
-            else:
-                name = _video_id(rng, taken)
-                n_utt = int(rng.integers(cfg.utterances_per_video[0], cfg.utterances_per_video[1] + 1))
-                utterances = labels.segment(rng, n_utt, cfg.fps, cfg.duration_scale)
-                n_frames = utterances[-1].first_frame + utterances[-1].n_frames
-                latent = labels.va_trajectory(rng, n_frames, cfg.fps)
-                means = np.stack([latent[u.first_frame : u.first_frame + u.n_frames].mean(0) for u in utterances])
-                gold, emotion = labels.annotate(rng, means.astype(np.float64), cfg.annotators)
-                link = f"synthetic://omg/{name}"
+            video = _real_video(rng, profile, real_videos[k]) if k < len(real_videos) else _drawn_video(rng, profile, taken)
             spec = VideoSpec(
-                identity=identity, latent=latent,
-                segments=tuple(Segment(root / split / name / u.name, u.first_frame, u.n_frames) for u in utterances),
+                identity=identity, latent=video.latent,
+                segments=tuple(Segment(root / split / video.name / u.name, u.first_frame, u.n_frames) for u in video.utterances),
                 fps=cfg.fps, frame_size=cfg.frame_size, face_width=float(rng.uniform(*cfg.face_width)),
                 seed=int(rng.integers(2**31)),
             )
-            jobs.append(VideoJob("omg", split, name, spec, root / "synth_truth" / split / f"{name}.npz"))
-            for u, g, e in zip(utterances, gold, emotion):
-                truth = latent[u.first_frame : u.first_frame + u.n_frames].mean(0)
-                rows.append({"split": split, "link": link, "start": u.start, "end": u.end, "video": name,
+            jobs.append(VideoJob("omg", split, video.name, spec, root / "synth_truth" / split / f"{video.name}.npz"))
+            for u, g, e in zip(video.utterances, video.gold, video.emotion):
+                truth = video.latent[u.first_frame : u.first_frame + u.n_frames].mean(0)
+                rows.append({"split": split, "link": video.link, "start": u.start, "end": u.end, "video": video.name,
                              "utterance": u.name, "valence": float(g[0]), "arousal": float(g[1]), "emotion": int(e),
                              "true_valence": float(truth[0]), "true_arousal": float(truth[1])})
     return jobs, pd.DataFrame(rows)

@@ -96,6 +96,41 @@ def _blinks(rng: np.random.Generator, n: int, fps: float) -> np.ndarray:
     return b
 
 
+def _composite(frame: np.ndarray, rgb: np.ndarray, alpha: np.ndarray, rot: np.ndarray,
+               offset: np.ndarray) -> tuple[slice, slice] | None:
+    """Alpha-blend the tile into ``frame`` (in place) under x -> rot @ x + offset.
+
+    Only the tile's bounding box is warped; returns it (rows, cols), or None when the tile
+    lies wholly outside the frame.
+    """
+    height, width = frame.shape[:2]
+    corners = np.array([[0, 0], [TILE, 0], [0, TILE], [TILE, TILE]]) @ rot.T + offset
+    x0, y0 = np.maximum(np.floor(corners.min(0)).astype(int), 0)
+    x1, y1 = np.minimum(np.ceil(corners.max(0)).astype(int), [width, height])
+    if x1 <= x0 or y1 <= y0:
+        return None
+    matrix = np.hstack([rot, (offset - [x0, y0])[:, None]])
+    rgba = np.dstack([rgb * alpha[..., None], alpha])
+    warped = cv2.warpAffine(rgba, matrix, (int(x1 - x0), int(y1 - y0)), flags=cv2.INTER_LINEAR,
+                            borderMode=cv2.BORDER_CONSTANT)
+    roi = (slice(y0, y1), slice(x0, x1))
+    frame[roi] = frame[roi] * (1 - warped[..., 3:]) + warped[..., :3]
+    return roi
+
+
+def _motion_blur(frame: np.ndarray, roi: tuple[slice, slice], step: np.ndarray) -> None:
+    """Blur ``frame[roi]`` along the head's movement since the last frame (in place)."""
+    speed = float(np.hypot(*step))
+    length = int(min(speed * 0.8, 9))
+    if length < 2:
+        return
+    kernel = np.zeros((length, length), np.float32)
+    mid = (length - 1) / 2
+    dx, dy = step / speed * mid
+    cv2.line(kernel, (int(round(mid - dx)), int(round(mid - dy))), (int(round(mid + dx)), int(round(mid + dy))), 1.0, 1)
+    frame[roi] = cv2.filter2D(frame[roi], -1, kernel / kernel.sum())
+
+
 def render_frames(spec: VideoSpec, assets: FaceAssets | None = None):
     """Yield (timeline index, BGR uint8 frame, landmarks (68,2) in frame pixels, visible) for every segment frame."""
     rng = np.random.default_rng(spec.seed)
@@ -153,29 +188,12 @@ def render_frames(spec: VideoSpec, assets: FaceAssets | None = None):
             theta = np.deg2rad(angle[t])
             rot = scale[t] * np.array([[np.cos(theta), -np.sin(theta)], [np.sin(theta), np.cos(theta)]])
             offset = np.array([cx[t], cy[t]]) - rot @ np.array([TILE / 2, TILE / 2])
-            matrix = np.hstack([rot, offset[:, None]])
             frame = bg.copy()
-            corners = np.array([[0, 0], [TILE, 0], [0, TILE], [TILE, TILE]]) @ rot.T + offset
-            x0, y0 = np.maximum(np.floor(corners.min(0)).astype(int), 0)
-            x1, y1 = np.minimum(np.ceil(corners.max(0)).astype(int), [width, height])
-            if x1 > x0 and y1 > y0:
-                roi_matrix = matrix - np.array([[0, 0, x0], [0, 0, y0]])
-                size = (int(x1 - x0), int(y1 - y0))
-                rgba = np.dstack([rgb * alpha[..., None], alpha])
-                warped = cv2.warpAffine(rgba, roi_matrix, size, flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT)
-                roi = frame[y0:y1, x0:x1]
-                frame[y0:y1, x0:x1] = roi * (1 - warped[..., 3:]) + warped[..., :3]
+            roi = _composite(frame, rgb, alpha, rot, offset)
+            if roi is not None:
                 here = np.array([cx[t], cy[t]])
-                if previous is not None:  # motion blur along the head's movement
-                    step = here - previous
-                    length = int(min(np.hypot(*step) * 0.8, 9))
-                    if length >= 2:
-                        kernel = np.zeros((length, length), np.float32)
-                        direction = step / (np.hypot(*step) + 1e-6)
-                        mid = (length - 1) / 2
-                        cv2.line(kernel, (int(round(mid - direction[0] * mid)), int(round(mid - direction[1] * mid))),
-                                 (int(round(mid + direction[0] * mid)), int(round(mid + direction[1] * mid))), 1.0, 1)
-                        frame[y0:y1, x0:x1] = cv2.filter2D(frame[y0:y1, x0:x1], -1, kernel / kernel.sum())
+                if previous is not None:
+                    _motion_blur(frame, roi, here - previous)
                 previous = here
             if defocus[t]:
                 frame = cv2.GaussianBlur(frame, (0, 0), 1.8)
