@@ -62,13 +62,36 @@ def _cmd_data_summary(args: argparse.Namespace) -> None:
                        "(annotations/VA_Set/Train_Set), nor a folder of them")
 
 
+def _cmd_preprocess(args: argparse.Namespace) -> None:
+    from dataclasses import replace
+
+    from omglib.preprocess.run import preprocess
+
+    config = get_profile(args.profile).preprocess
+    overrides = {k: v for k, v in (("detector", args.detector), ("detect_every", args.detect_every),
+                                   ("crop_size", args.crop_size)) if v is not None}
+    stores = preprocess(args.data_root, args.out, replace(config, **overrides), workers=args.workers,
+                        progress=not args.quiet)
+    print(f"wrote {args.out}:")
+    for name, store in stores.items():
+        meta = store.meta
+        problems = [f"{len(meta[k])} {k.replace('_', ' ')}" for k in ("missing_videos", "failed", "truncated", "no_valid_frames") if meta[k]]
+        print(f"  {name:20s} {len(meta['units']):5d} videos {meta['frames']:8d} frames, "
+              f"{meta['detection_rate']:.1%} with a face" + (f"; {', '.join(problems)} (see meta.json)" if problems else ""))
+
+
 def _cmd_figure(args: argparse.Namespace) -> None:
     from omglib.io import atomic_path
-    from omglib.reporting import surrogate_va_grid
+    from omglib.reporting import preprocessing_steps, surrogate_va_grid
 
     if Path(args.out).suffix.lower() not in (".png", ".pdf", ".svg"):
         raise OmgError(f"{args.out}: use a .png, .pdf or .svg file name")
-    fig = surrogate_va_grid(seed=args.seed)
+    if args.name == "preprocess":
+        if not args.video:
+            raise OmgError("figure preprocess needs --video FILE (any video OpenCV can read)")
+        fig = preprocessing_steps(args.video, crop_size=get_profile(args.profile).preprocess.crop_size)
+    else:
+        fig = surrogate_va_grid(seed=args.seed)
     with atomic_path(args.out) as tmp:
         fig.savefig(tmp, dpi=110)
     print(f"wrote {args.out}")
@@ -96,10 +119,24 @@ def build_parser() -> argparse.ArgumentParser:
     summary.add_argument("--missing-list", default=None, help="where to list missing videos (CSV)")
     summary.set_defaults(func=_cmd_data_summary)
 
+    pre = commands.add_parser("preprocess", help="detect, landmark, align and crop every frame into FrameStores")
+    pre.add_argument("--data-root", required=True, help="an OMG or Aff-Wild2 root, or a folder of them (omg synth's output)")
+    pre.add_argument("--out", required=True, help="output folder: one FrameStore per split")
+    pre.add_argument("--profile", choices=PROFILE_NAMES, default="quick", help="sets crop size and tracking period")
+    pre.add_argument("--workers", type=int, default=None, help="processes (default: all cores)")
+    pre.add_argument("--detector", choices=["hog", "cnn"], default=None, help="dlib HOG (default) or MMOD CNN")
+    pre.add_argument("--detect-every", type=int, default=None, help="full-frame search period; 1 = every frame")
+    pre.add_argument("--crop-size", type=int, default=None, help="side of the aligned crop (paper: 96)")
+    pre.add_argument("--quiet", action="store_true", help="no progress bar")
+    pre.set_defaults(func=_cmd_preprocess)
+
     figure = commands.add_parser("figure", help="render a figure without a notebook")
-    figure.add_argument("name", choices=["va-grid"], help="va-grid: surrogate faces across the VA space")
+    figure.add_argument("name", choices=["va-grid", "preprocess"],
+                        help="va-grid: surrogate faces across the VA space; preprocess: frame -> landmarks -> crop")
     figure.add_argument("--out", required=True, help="image file (.png, .pdf, .svg)")
     figure.add_argument("--seed", type=int, default=0)
+    figure.add_argument("--video", default=None, help="for preprocess: the video to show")
+    figure.add_argument("--profile", choices=PROFILE_NAMES, default="quick", help="for preprocess: crop size")
     figure.set_defaults(func=_cmd_figure)
     return parser
 

@@ -48,10 +48,25 @@ class SynthConfig:
 
 
 @dataclass(frozen=True)
+class PreprocessConfig:
+    """Sec. 4 pipeline settings (`omg preprocess`). See omglib/preprocess/pipeline.py."""
+
+    crop_size: int = 96  # the paper's 96x96x3; the CPU profiles use 64
+    detector: str = "hog"  # or "cnn" (dlib MMOD)
+    upsample: int = 0  # detector upsampling: 1 finds faces down to ~40 px, at 4x the cost
+    detect_every: int = 25  # full-frame search period while tracking; 1 = full search on every frame
+    roi_margin: float = 0.6  # search region = previous landmark box grown by this fraction per side
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
 class Profile:
     name: str
     seed: int
     synth: SynthConfig
+    preprocess: PreprocessConfig
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -73,6 +88,7 @@ _PROFILES = {
             affwild_videos=SplitCounts(1, 1, 0),
             affwild_frames=(40, 60),
         ),
+        preprocess=PreprocessConfig(crop_size=64, detect_every=10),
     ),
     "quick": Profile(
         name="quick",
@@ -89,6 +105,7 @@ _PROFILES = {
             affwild_videos=SplitCounts(6, 2, 0),
             affwild_frames=(300, 500),
         ),
+        preprocess=PreprocessConfig(crop_size=64, detect_every=12),
     ),
     "paper": Profile(
         name="paper",
@@ -105,6 +122,7 @@ _PROFILES = {
             affwild_videos=SplitCounts(60, 20, 0),
             affwild_frames=(1500, 4500),
         ),
+        preprocess=PreprocessConfig(crop_size=96, detect_every=25),
     ),
 }
 

@@ -32,10 +32,50 @@ def model_path(name: str = "shape_predictor_68_face_landmarks.dat") -> Path:
 
 
 @functools.lru_cache(maxsize=1)
-def _dlib_models():
+def _hog_detector():
     import dlib
 
-    return dlib.get_frontal_face_detector(), dlib.shape_predictor(str(model_path()))
+    return dlib.get_frontal_face_detector()
+
+
+@functools.lru_cache(maxsize=1)
+def _cnn_detector():
+    import dlib
+
+    return dlib.cnn_face_detection_model_v1(str(model_path("mmod_human_face_detector.dat")))
+
+
+@functools.lru_cache(maxsize=1)
+def _predictor():
+    import dlib
+
+    return dlib.shape_predictor(str(model_path()))
+
+
+def detect_faces(image_rgb: np.ndarray, upsample: int = 0, detector: str = "hog") -> list[tuple[np.ndarray, float]]:
+    """Face boxes [left, top, right, bottom] with detector scores, best first.
+
+    ``detector``: "hog" (dlib's frontal HOG + linear SVM, fast on a CPU) or "cnn" (dlib's MMOD
+    CNN, more robust to pose, slow without a GPU build of dlib).
+    """
+    if detector == "hog":
+        rects, scores, _ = _hog_detector().run(image_rgb, upsample, 0.0)
+        found = [(np.array([r.left(), r.top(), r.right(), r.bottom()], np.float32), float(s)) for r, s in zip(rects, scores)]
+    elif detector == "cnn":
+        found = [(np.array([d.rect.left(), d.rect.top(), d.rect.right(), d.rect.bottom()], np.float32), float(d.confidence))
+                 for d in _cnn_detector()(image_rgb, upsample)]
+    else:
+        raise OmgError(f"unknown detector {detector!r}: choose hog or cnn")
+    return sorted(found, key=lambda f: -f[1])
+
+
+def predict_landmarks(image_rgb: np.ndarray, box: np.ndarray) -> np.ndarray:
+    """68x2 float32 landmarks inside ``box`` [left, top, right, bottom]."""
+    import dlib
+
+    left, top, right, bottom = (int(round(v)) for v in box)
+    shape = _predictor()(image_rgb, dlib.rectangle(left, top, right, bottom))
+    return np.array([[p.x, p.y] for p in shape.parts()], dtype=np.float32)
 
 
 def detect_landmarks(image_rgb: np.ndarray, upsample: int = 0) -> np.ndarray | None:
@@ -44,15 +84,8 @@ def detect_landmarks(image_rgb: np.ndarray, upsample: int = 0) -> np.ndarray | N
     The highest score, not the first box: a portrait can hold face-like patches (the
     astronaut's mission badge is one).
     """
-    import dlib
-
-    detector, predictor = _dlib_models()
-    boxes, scores, _ = detector.run(image_rgb, upsample, 0.0)
-    if not boxes:
-        return None
-    best = boxes[int(np.argmax(scores))]
-    shape = predictor(image_rgb, dlib.rectangle(best.left(), best.top(), best.right(), best.bottom()))
-    return np.array([[p.x, p.y] for p in shape.parts()], dtype=np.float32)
+    faces = detect_faces(image_rgb, upsample)
+    return predict_landmarks(image_rgb, faces[0][0]) if faces else None
 
 
 def five_points(landmarks: np.ndarray) -> np.ndarray:

@@ -36,3 +36,43 @@ def surrogate_va_grid(size: int = 5, seed: int = 0, identities: int = 2):
     fig.suptitle("Surrogate faces across valence (columns) and arousal (rows), two identities", fontsize=10)
     fig.tight_layout()
     return fig
+
+
+def preprocessing_steps(video, frames: int = 4, crop_size: int = 96):
+    """Sec. 4 step by step for a few evenly spaced frames of ``video``: the frame with the
+    detection box and 68 landmarks, the 5 anchor points, and the aligned crop with the
+    template's anchor points."""
+    import matplotlib.pyplot as plt
+
+    from omglib.landmarks import detect_faces, five_points, predict_landmarks
+    from omglib.preprocess.align import align, template
+    from omglib.preprocess.pipeline import iter_frames
+
+    all_frames = [rgb for _, _, rgb in iter_frames(video)]
+    chosen = np.linspace(0, len(all_frames) - 1, frames).round().astype(int)
+    fig, axes = plt.subplots(2, frames, figsize=(3.2 * frames, 5.4), gridspec_kw={"height_ratios": [1, 1.1]})
+    for col, i in enumerate(chosen):
+        rgb = all_frames[i]
+        top, bottom = axes[0, col], axes[1, col]
+        top.imshow(rgb)
+        top.set_title(f"frame {i}", fontsize=9)
+        faces = detect_faces(rgb)
+        if faces:
+            box = faces[0][0]
+            landmarks = predict_landmarks(rgb, box)
+            top.add_patch(plt.Rectangle(box[:2], box[2] - box[0], box[3] - box[1], fill=False, color="yellow", lw=1))
+            top.scatter(*landmarks.T, s=2, c="lime")
+            top.scatter(*five_points(landmarks).T, s=12, c="red")
+            crop, moved, _ = align(rgb, landmarks, crop_size)
+            bottom.imshow(crop)
+            bottom.scatter(*moved.T, s=3, c="lime")
+            bottom.scatter(*template(crop_size).T, s=30, facecolors="none", edgecolors="red")
+            bottom.set_title(f"aligned {crop_size}x{crop_size}", fontsize=9)
+        else:
+            bottom.text(0.5, 0.5, "no face found:\nframe marked invalid", ha="center", va="center")
+        for ax in (top, bottom):
+            ax.set_xticks([])
+            ax.set_yticks([])
+    fig.suptitle("Detection + 68 landmarks (5 anchors in red) -> Procrustes onto the template (red circles) -> crop", fontsize=10)
+    fig.tight_layout()
+    return fig

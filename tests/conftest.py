@@ -28,3 +28,13 @@ def smoke_data(tmp_path_factory) -> tuple[Path, dict]:
     out = tmp_path_factory.mktemp("synth")
     manifest = generate(get_profile("smoke"), out, workers=2, progress=False)
     return out, manifest
+
+
+@pytest.fixture(scope="session")
+def smoke_stores(smoke_data, tmp_path_factory):
+    """The smoke surrogate's OMG part pre-processed (clean, uninterrupted run)."""
+    from omglib.config import get_profile
+    from omglib.preprocess.run import preprocess
+
+    out = tmp_path_factory.mktemp("pre")
+    return out, preprocess(smoke_data[0] / "omg", out, get_profile("smoke").preprocess, workers=2, progress=False)

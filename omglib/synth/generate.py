@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import json
 import logging
-import multiprocessing
 import os
 import time
 from dataclasses import dataclass, replace
@@ -30,8 +29,9 @@ from omglib.data.omg import CSV_NAMES, OmgLayout, read_omg_csv, write_omg_csv
 from omglib.errors import OmgError
 from omglib.io import write_json
 from omglib.metrics import ccc
+from omglib.parallel import imap_unordered
 from omglib.synth import labels
-from omglib.synth.face import Identity, portraits
+from omglib.synth.face import Identity
 from omglib.synth.video import Segment, VideoSpec, is_complete, sha256, write_video
 
 GENERATOR_VERSION = "1.1"
@@ -179,9 +179,6 @@ def _job_done(job: VideoJob) -> bool:
 
 def _run_job(job: VideoJob) -> tuple[str, int, bool]:
     """Render one video (skipping it when complete); returns (name, frames, rendered)."""
-    import cv2
-
-    cv2.setNumThreads(1)
     if _job_done(job):
         return job.name, job.frames, False
     write_video(job.spec, job.truth_path)
@@ -226,36 +223,22 @@ def generate(profile: Profile, out: str | Path, workers: int | None = None, seed
     for stale in out.rglob(".*.tmp*"):  # left by a killed run; complete files were renamed into place
         stale.unlink()
     started = time.perf_counter()
-    portraits()  # landmark the portraits once, before workers fork
     omg_jobs, utterances = plan_omg(profile, out, seed, labels_from)
     jobs = omg_jobs + plan_affwild(profile, out, seed, "affwild2") + plan_affwild(profile, out, seed, "affwild")
-    workers = max(1, min(workers or os.cpu_count() or 1, len(jobs)))
     total = sum(j.frames for j in jobs)
     rendered = 0
     ordered = sorted(jobs, key=lambda j: -j.frames)  # longest first: better load balance
-    bar = tqdm(total=total, unit="frame", desc=f"synth {profile.name}", disable=not progress)
-    pool = multiprocessing.get_context("fork").Pool(workers) if workers > 1 else None
-    results = pool.imap_unordered(_run_job, ordered) if pool else map(_run_job, ordered)
-    try:
-        for _, frames, was_rendered in results:
+    with tqdm(total=total, unit="frame", desc=f"synth {profile.name}", disable=not progress) as bar:
+        for _, frames, was_rendered in imap_unordered(_run_job, ordered, workers):
             rendered += frames if was_rendered else 0
             bar.update(frames)
-    except BaseException:
-        if pool:
-            pool.terminate()  # Ctrl-C or a failed video: stop the others now, finished videos stay
-        raise
-    finally:
-        bar.close()
-        if pool:
-            pool.close()
-            pool.join()
     seconds = time.perf_counter() - started
 
     root = out / "omg"
     for split in CSV_NAMES:
         write_omg_csv(utterances[utterances["split"] == split], root / CSV_NAMES[split][0])
     manifest = {**record, "counts": {}, "checksums": {}, "label_ceiling_ccc": {},
-                "run": {"workers": workers, "frames_rendered": rendered, "seconds": round(seconds, 2),
+                "run": {"workers": workers or os.cpu_count(), "frames_rendered": rendered, "seconds": round(seconds, 2),
                         "frames_per_second": round(rendered / seconds, 1) if rendered else None}}
     for job in jobs:
         with np.load(job.truth_path) as truth:

@@ -1,0 +1,197 @@
+"""FrameStore: the aligned faces of one split, memory-mapped, with landmarks and an index.
+
+On disk (one folder per split)::
+
+    faces.npy       (N, S, S, 3) uint8 aligned crops (zeros where no face was found)
+    landmarks.npy   (N, 68, 2) float32 landmarks in crop pixels (NaN where no face)
+    index.csv       one row per frame: video, utterance, frame, time, valid, valence, arousal
+    meta.json       pipeline config, versions, counts, detection rates, problems; written last
+    parts/          one .npz per video, kept so that a re-run resumes
+
+Building writes each video's part atomically as soon as it is done. A crash or a kill
+loses at most the videos in progress, and a re-run computes only the missing parts. The
+consolidated arrays are written to temporary files and renamed into place, and meta.json
+comes last: a store without meta.json is incomplete. Faces stay uint8 on disk; `load`
+normalises a batch to [-1, 1] as the paper feeds it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import platform
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from omglib import __version__
+from omglib.errors import DataError, OmgError
+from omglib.io import atomic_path, write_json
+from omglib.parallel import imap_unordered
+
+INDEX_COLUMNS = ["video", "utterance", "frame", "time", "valid", "valence", "arousal"]
+log = logging.getLogger(__name__)
+
+
+def normalise(faces: np.ndarray) -> np.ndarray:
+    """uint8 [0, 255] -> float32 [-1, 1] (Sec. 4)."""
+    return faces.astype(np.float32) / 127.5 - 1.0
+
+
+@dataclass
+class FrameStore:
+    path: Path
+    faces: np.ndarray
+    landmarks: np.ndarray
+    index: pd.DataFrame
+    meta: dict
+
+    @classmethod
+    def open(cls, path: str | Path) -> FrameStore:
+        path = Path(path)
+        if not (path / "meta.json").is_file():
+            raise OmgError(f"{path}: not a complete FrameStore (no meta.json): run `omg preprocess` (it resumes)")
+        faces = np.load(path / "faces.npy", mmap_mode="r")
+        landmarks = np.load(path / "landmarks.npy", mmap_mode="r")
+        index = pd.read_csv(path / "index.csv", dtype={"video": str, "utterance": str}, keep_default_na=False,
+                            na_values={"valence": [""], "arousal": [""]})
+        if not len(faces) == len(landmarks) == len(index):
+            raise DataError(path, f"faces ({len(faces)}), landmarks ({len(landmarks)}) and index ({len(index)}) disagree",
+                            fix="delete the folder's faces.npy and meta.json and re-run omg preprocess")
+        return cls(path, faces, landmarks, index, json.loads((path / "meta.json").read_text()))
+
+    def __len__(self) -> int:
+        return len(self.index)
+
+    def load(self, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Faces of ``rows`` as float32 in [-1, 1] and their landmarks."""
+        rows = np.asarray(rows)
+        return normalise(self.faces[rows]), np.asarray(self.landmarks[rows])
+
+
+@dataclass(frozen=True)
+class Unit:
+    """One video file to pre-process and what the index should say about its frames."""
+
+    key: str  # unique within the split, safe as a file name
+    path: Path
+    video: str
+    utterance: str
+    valence: np.ndarray | float  # per frame (Aff-Wild2) or one value (OMG); NaN when unlabelled
+    arousal: np.ndarray | float
+
+
+def _config_hash(config_dict: dict) -> str:
+    return hashlib.sha1(json.dumps(config_dict, sort_keys=True).encode()).hexdigest()[:12]
+
+
+def _process_unit(args: tuple[Unit, Path, dict]) -> tuple[str, dict | None, str | None]:
+    """Pre-process one video into its part file; returns (key, stats, error)."""
+    from omglib.config import PreprocessConfig
+    from omglib.preprocess.pipeline import process_video
+
+    unit, part, config_dict = args
+    if part.is_file():
+        with np.load(part) as done:
+            return unit.key, json.loads(str(done["stats"])), None
+    try:
+        result = process_video(unit.path, PreprocessConfig(**config_dict))
+    except DataError as error:
+        return unit.key, None, str(error)
+    with atomic_path(part) as tmp, open(tmp, "wb") as f:
+        np.savez(f, faces=result.faces, landmarks=result.landmarks, valid=result.valid, frame=result.frame,
+                 time=result.time, stats=json.dumps(result.stats))
+    return unit.key, result.stats, None
+
+
+def _labels(value: np.ndarray | float, n: int) -> np.ndarray:
+    if np.ndim(value) == 0:
+        return np.full(n, value, np.float32)
+    out = np.full(n, np.nan, np.float32)
+    m = min(n, len(value))
+    out[:m] = value[:m]
+    return out
+
+
+def build_store(units: list[Unit], out: str | Path, config_dict: dict, workers: int | None = None,
+                progress: bool = True, extra_meta: dict | None = None) -> FrameStore:
+    """Pre-process every unit (resuming from parts on disk) and consolidate the split's store."""
+    from tqdm import tqdm
+
+    out = Path(out)
+    parts = out / "parts" / _config_hash(config_dict)
+    parts.mkdir(parents=True, exist_ok=True)
+    for stale in parts.glob(".*.tmp*"):
+        stale.unlink()
+    units = sorted(units, key=lambda u: u.key)
+    meta_path = out / "meta.json"
+    if meta_path.is_file():
+        old = json.loads(meta_path.read_text())
+        if old.get("config") == config_dict and old.get("units") == [u.key for u in units]:
+            return FrameStore.open(out)
+    jobs = [(u, parts / f"{u.key}.npz", config_dict) for u in units]
+    stats, failed = {}, {}
+    with tqdm(total=len(jobs), unit="video", desc=f"preprocess {out.name}", disable=not progress) as bar:
+        for key, stat, error in imap_unordered(_process_unit, jobs, workers):
+            if error:
+                failed[key] = error
+                log.warning("skipped: %s", error)
+            else:
+                stats[key] = stat
+            bar.update(1)
+    return _consolidate(out, [u for u in units if u.key in stats], parts, stats, failed, config_dict, extra_meta or {})
+
+
+def _consolidate(out: Path, units: list[Unit], parts: Path, stats: dict, failed: dict, config_dict: dict,
+                 extra_meta: dict) -> FrameStore:
+    if not units:
+        raise OmgError(f"{out}: no video could be pre-processed ({len(failed)} failed, e.g. {next(iter(failed.values()), 'none given')})")
+    total = sum(stats[u.key]["frames"] for u in units)
+    size = config_dict["crop_size"]
+    rows = []
+    with atomic_path(out / "faces.npy") as faces_tmp, atomic_path(out / "landmarks.npy") as lm_tmp:
+        faces = np.lib.format.open_memmap(faces_tmp, mode="w+", dtype=np.uint8, shape=(total, size, size, 3))
+        landmarks = np.lib.format.open_memmap(lm_tmp, mode="w+", dtype=np.float32, shape=(total, 68, 2))
+        at = 0
+        for unit in units:
+            with np.load(parts / f"{unit.key}.npz") as part:
+                n = len(part["valid"])
+                faces[at : at + n] = part["faces"]
+                landmarks[at : at + n] = part["landmarks"]
+                rows.append(pd.DataFrame({
+                    "video": unit.video, "utterance": unit.utterance, "frame": part["frame"], "time": part["time"],
+                    "valid": part["valid"], "valence": _labels(unit.valence, n), "arousal": _labels(unit.arousal, n)}))
+            at += n
+        faces.flush()
+        landmarks.flush()
+        del faces, landmarks
+    index = pd.concat(rows, ignore_index=True)[INDEX_COLUMNS]
+    with atomic_path(out / "index.csv") as tmp:
+        index.to_csv(tmp, index=False, float_format="%.6g")
+    per_video = index.groupby(["video", "utterance"], sort=False)["valid"].mean()
+    no_valid = [f"{v}/{u}" if u else v for (v, u), rate in per_video.items() if rate == 0]
+    if no_valid:
+        log.warning("%s: %d videos without a single valid frame, e.g. %s", out, len(no_valid), no_valid[0])
+    import cv2
+    import dlib
+
+    meta = {
+        **extra_meta,
+        "config": config_dict,
+        "units": [u.key for u in units],
+        "frames": int(total),
+        "valid_frames": int(index["valid"].sum()),
+        "detection_rate": float(index["valid"].mean()),
+        "detection_rate_per_video": {f"{v}/{u}" if u else v: round(float(r), 4) for (v, u), r in per_video.items()},
+        "no_valid_frames": no_valid,
+        "failed": failed,
+        "truncated": {k: s["truncated"] for k, s in stats.items() if "truncated" in s},
+        "searches": {k: sum(s[k] for s in stats.values()) for k in ("full_searches", "roi_searches", "tracking_losses")},
+        "versions": {"omglib": __version__, "opencv": cv2.__version__, "dlib": dlib.__version__,
+                     "numpy": np.__version__, "python": platform.python_version()},
+    }
+    write_json(out / "meta.json", meta)
+    return FrameStore.open(out)

@@ -1,0 +1,46 @@
+"""Process pools for the per-video jobs (`omg synth`, `omg preprocess`).
+
+Workers come from a "forkserver": a clean process that has imported omglib but run no
+OpenCV, BLAS or dlib work. Plain `fork` deadlocks when the parent has used OpenCV's thread
+pool first (a notebook or a test easily has), because the children inherit its locked state.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+from collections.abc import Callable, Iterable, Iterator
+from typing import TypeVar
+
+T = TypeVar("T")
+R = TypeVar("R")
+
+
+def _init_worker() -> None:
+    import cv2
+
+    cv2.setNumThreads(1)  # one process per core already; OpenCV threads would only contend
+
+
+def imap_unordered(func: Callable[[T], R], jobs: Iterable[T], workers: int | None = None) -> Iterator[R]:
+    """Results of ``func`` over ``jobs`` as they finish, in ``workers`` processes (1: in this process).
+
+    If the consumer stops early (an exception, Ctrl-C), the workers are terminated at once.
+    """
+    jobs = list(jobs)
+    workers = max(1, min(workers or os.cpu_count() or 1, len(jobs) or 1))
+    if workers == 1:
+        _init_worker()
+        yield from map(func, jobs)
+        return
+    context = multiprocessing.get_context("forkserver")
+    context.set_forkserver_preload(["omglib.synth.generate", "omglib.data.store"])
+    pool = context.Pool(workers, initializer=_init_worker)
+    try:
+        yield from pool.imap_unordered(func, jobs)
+    except BaseException:
+        pool.terminate()
+        raise
+    finally:
+        pool.close()
+        pool.join()

@@ -1,0 +1,1 @@
+"""Sec. 4 of the paper: face detection, 68 landmarks, Procrustes alignment, crop -> FrameStore."""
