@@ -4,6 +4,7 @@ PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV ?= .venv
 PROFILE ?= quick
 DATA ?= data/synth-$(PROFILE)
+FRAMES ?= data/frames-$(PROFILE)
 WORKERS ?=
 
 BIN := $(VENV)/bin
@@ -12,10 +13,10 @@ CHECKOUT_HASH := $(shell pwd | sha1sum | cut -c1-12)
 DEPS_STAMP := $(VENV)/.deps-$(DEPS_HASH)
 EDITABLE_STAMP := $(VENV)/.editable-$(CHECKOUT_HASH)-$(DEPS_HASH)
 
-.PHONY: env book data test test-fast figures clean help
+.PHONY: env book data preprocess test figures clean help
 
 help:
-	@echo "make book   set up, generate the surrogate data ($(PROFILE) profile) and summarise it"
+	@echo "make book   set up, generate the surrogate data ($(PROFILE) profile), pre-process it, draw figures"
 	@echo "make test   set up and run the test suite"
 	@echo "make env    only create/update the virtual environment in $(VENV)"
 
@@ -41,12 +42,17 @@ data: env
 	$(BIN)/omg synth --profile $(PROFILE) --out $(DATA) $(if $(WORKERS),--workers $(WORKERS))
 	$(BIN)/omg data summary --data-root $(DATA) --missing-list $(DATA)/missing_videos.csv
 
-figures: env
+preprocess: data
+	$(BIN)/omg preprocess --profile $(PROFILE) --data-root $(DATA) --out $(FRAMES) $(if $(WORKERS),--workers $(WORKERS))
+
+figures: data
 	mkdir -p build/figures
 	$(BIN)/omg figure va-grid --out build/figures/surrogate_va_grid.png
+	$(BIN)/omg figure preprocess --profile paper --out build/figures/preprocessing_steps.png \
+		--video "$$(ls $(DATA)/omg/test/*/*.mp4 | head -1)"
 
-# The main job. For now it stops after the data step; the book issue adds training and the site.
-book: data figures
+# The main job. For now it stops after pre-processing; the book issue adds training and the site.
+book: preprocess figures
 
 test: env
 	$(BIN)/python -m pytest -q

@@ -80,7 +80,7 @@ def main() -> None:
     args = parser.parse_args()
     import json
 
-    fps = json.loads((args.data / "manifest.json").read_text())["profile"]["synth"]["fps"]
+    fps = json.loads((args.data / "manifest.json").read_text())["synth"]["fps"]
     root = args.data / "omg"
     data = {s: split_features(root, s, args.stride, fps) for s in ("train", "validation", "test")}
     print(f"frames: train {len(data['train']['y'])}, validation {len(data['validation']['y'])}, test {len(data['test']['y'])}")

@@ -115,7 +115,7 @@ def test_manifest_and_label_ceiling(smoke_data):
     out, manifest = smoke_data
     on_disk = json.loads((out / "manifest.json").read_text())
     assert on_disk["checksums"] == manifest["checksums"] and on_disk["seed"] == 0
-    assert on_disk["profile"]["name"] == "smoke" and on_disk["generator_version"]
+    assert on_disk["profile"] == "smoke" and on_disk["synth"]["fps"] == 25.0 and on_disk["generator_version"]
     for split, ceiling in on_disk["label_ceiling_ccc"].items():
         assert -1 < ceiling["valence"] < 1 and -1 < ceiling["arousal"] < 1
 

@@ -17,7 +17,7 @@ import json
 import logging
 import os
 import time
-from dataclasses import dataclass, replace
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -201,7 +201,7 @@ def _check_compatible(out: Path, record: dict) -> None:
         return
     old = json.loads(manifest.read_text())
     record = json.loads(json.dumps(record))  # as it reads back from disk (tuples become lists)
-    for key in ("generator_version", "seed", "profile", "labels_from"):
+    for key in ("generator_version", "seed", "synth", "labels_from"):
         if old.get(key) != record.get(key):
             raise OmgError(f"{out} already holds a surrogate dataset made with a different {key} "
                            f"({old.get(key)!r} vs {record.get(key)!r}): choose another --out or delete it")
@@ -217,8 +217,8 @@ def generate(profile: Profile, out: str | Path, workers: int | None = None, seed
         raise OmgError(f"{out} is a file: --out needs a folder (new or one written by omg synth)")
     seed = profile.seed if seed is None else seed
     labels_from = Path(labels_from) if labels_from else None
-    record = {"generator_version": GENERATOR_VERSION, "seed": seed, "profile": profile.to_dict(),
-              "labels_from": str(labels_from) if labels_from else None}
+    record = {"generator_version": GENERATOR_VERSION, "seed": seed, "profile": profile.name,
+              "synth": asdict(profile.synth), "labels_from": str(labels_from) if labels_from else None}
     _check_compatible(out, record)
     for stale in out.rglob(".*.tmp*"):  # left by a killed run; complete files were renamed into place
         stale.unlink()
@@ -235,7 +235,8 @@ def generate(profile: Profile, out: str | Path, workers: int | None = None, seed
     seconds = time.perf_counter() - started
 
     root = out / "omg"
-    for split in CSV_NAMES:
+    omg_splits = [s for s in CSV_NAMES if (utterances["split"] == s).any()]  # a split without videos gets no CSV
+    for split in omg_splits:
         write_omg_csv(utterances[utterances["split"] == split], root / CSV_NAMES[split][0])
     manifest = {**record, "counts": {}, "checksums": {}, "label_ceiling_ccc": {},
                 "run": {"workers": workers or os.cpu_count(), "frames_rendered": rendered, "seconds": round(seconds, 2),
@@ -254,7 +255,7 @@ def generate(profile: Profile, out: str | Path, workers: int | None = None, seed
             manifest["checksums"][str(segment.path.relative_to(out))] = files[segment.path.name]
         if job.annotation_path is not None:
             manifest["checksums"][str(job.annotation_path.relative_to(out))] = sha256(job.annotation_path)
-    for split in CSV_NAMES:
+    for split in omg_splits:
         manifest["checksums"][str((root / CSV_NAMES[split][0]).relative_to(out))] = sha256(root / CSV_NAMES[split][0])
         part = utterances[utterances["split"] == split]
         manifest["counts"]["omg"][split]["utterances"] = len(part)
