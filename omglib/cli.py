@@ -80,6 +80,18 @@ def _cmd_preprocess(args: argparse.Namespace) -> None:
               f"{meta['detection_rate']:.1%} with a face" + (f"; {', '.join(problems)} (see meta.json)" if problems else ""))
 
 
+def _cmd_models(args: argparse.Namespace) -> None:
+    from dataclasses import asdict
+
+    from omglib.models import describe
+
+    profile = get_profile(args.profile)
+    print(f"profile {profile.name}: " + ", ".join(f"{k}={v}" for k, v in asdict(profile.model).items()))
+    print(f"{'model':42s} {'parameters':>13s} {'GFLOPs/frame':>13s}")
+    for row in describe(profile):
+        print(f"{row['name']:42s} {row['parameters']:13,d} {row['gflops_per_frame']:13.3f}")
+
+
 def _cmd_figure(args: argparse.Namespace) -> None:
     from omglib.io import atomic_path
     from omglib.reporting import preprocessing_steps, surrogate_va_grid
@@ -129,6 +141,10 @@ def build_parser() -> argparse.ArgumentParser:
     pre.add_argument("--crop-size", type=int, default=None, help="side of the aligned crop (paper: 96)")
     pre.add_argument("--quiet", action="store_true", help="no progress bar")
     pre.set_defaults(func=_cmd_preprocess)
+
+    models = commands.add_parser("models", help="list every network of the paper with its size")
+    models.add_argument("--profile", choices=PROFILE_NAMES, default="paper")
+    models.set_defaults(func=_cmd_models)
 
     figure = commands.add_parser("figure", help="render a figure without a notebook")
     figure.add_argument("name", choices=["va-grid", "preprocess"],

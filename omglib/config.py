@@ -62,11 +62,32 @@ class PreprocessConfig:
 
 
 @dataclass(frozen=True)
+class ModelConfig:
+    """Sizes of the networks of Sec. 5 (`omglib.models`). The defaults are the paper's.
+
+    Smaller profiles shrink the networks only through these named fields: the book prints
+    them next to every result, so a reduction is never hidden.
+    """
+
+    input_size: int = 96  # faces are resized to this side if the store's crop differs
+    width_divisor: int = 1  # backbone channels / d (VGG, DenseNet; ResNet bottleneck width)
+    vgg_fc: int = 4096  # the FC after VGG's last pool (+ landmarks)
+    cnn_fc: int = 1500  # the FC after ResNet/DenseNet's average pool (+ landmarks)
+    gru_hidden: int = 128  # units per GRU layer (2 layers)
+    fusion_hidden: int = 128  # model-level fusion's GRU or FC, and the "-1FC" layers
+    tap_pool: int | None = None  # None: conv/pool taps flattened as the paper feeds them; k: average-pooled to k x k first
+    fc_dropout: float = 0.5  # dropout on the FC layers above the CNN (Sec. 6.1)
+    gru_dropout: float = 0.2  # after the first GRU layer; the paper's "0.8" read as TensorFlow's keep-probability
+    landmarks: bool = True  # join the 68 landmarks to the last pool / average-pooled features (Table 6 turns it off)
+
+
+@dataclass(frozen=True)
 class Profile:
     name: str
     seed: int
     synth: SynthConfig
     preprocess: PreprocessConfig
+    model: ModelConfig
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -89,6 +110,7 @@ _PROFILES = {
             affwild_frames=(40, 60),
         ),
         preprocess=PreprocessConfig(crop_size=64, detect_every=10),
+        model=ModelConfig(input_size=32, width_divisor=16, vgg_fc=32, cnn_fc=32, gru_hidden=16, fusion_hidden=16, tap_pool=2),
     ),
     "quick": Profile(
         name="quick",
@@ -106,6 +128,7 @@ _PROFILES = {
             affwild_frames=(300, 500),
         ),
         preprocess=PreprocessConfig(crop_size=64, detect_every=12),
+        model=ModelConfig(input_size=64, width_divisor=4, vgg_fc=512, cnn_fc=256, gru_hidden=64, fusion_hidden=64, tap_pool=4),
     ),
     "paper": Profile(
         name="paper",
@@ -123,6 +146,7 @@ _PROFILES = {
             affwild_frames=(1500, 4500),
         ),
         preprocess=PreprocessConfig(crop_size=96, detect_every=25),
+        model=ModelConfig(),
     ),
 }
 

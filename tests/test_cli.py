@@ -11,7 +11,7 @@ def omg(*args, cwd=None):
 def test_help_lists_the_subcommands():
     result = omg("--help")
     assert result.returncode == 0
-    for command in ("synth", "data", "figure"):
+    for command in ("synth", "data", "preprocess", "models", "figure"):
         assert command in result.stdout
 
 
@@ -58,3 +58,13 @@ def test_va_grid_figure(tmp_path):
     result = omg("figure", "va-grid", "--out", str(tmp_path / "grid.png"))
     assert result.returncode == 0, result.stderr
     assert (tmp_path / "grid.png").stat().st_size > 50_000
+
+
+def test_models_lists_every_network_with_its_size():
+    from omglib.models import names
+
+    result = omg("models", "--profile", "smoke")
+    assert result.returncode == 0, result.stderr
+    listed = {line[:42].strip() for line in result.stdout.splitlines()[2:]}
+    assert listed == set(names())
+    assert "tap_pool=2" in result.stdout.splitlines()[0]

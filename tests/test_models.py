@@ -1,0 +1,131 @@
+import pytest
+import torch
+
+from omglib import models
+from omglib.config import get_profile
+from omglib.errors import OmgError
+from omglib.models.backbones import VGGTaps, pooled_backbone, vgg_tap_node
+
+REQUIRED = ["VGG-Face", "ResNet-50", "DenseNet-121", "AffWildNet", "DenseNet-RNN",
+            "CNN-3RNN-2nd-pool_last-pool_fc", "CNN-1RNN-2nd-pool_last-pool_fc",
+            "CNN-3RNN-8th-conv_last-pool_fc", "CNN-3RNN-5th-conv_last-pool_fc", "CNN-3RNN-3rd-conv_7th-conv_fc",
+            "CNN-3RNN-last-conv_last-pool_fc", "CNN-3RNN-6th-conv_7th-conv_8th-conv",
+            "CNN-3RNN-7th-conv_8th-conv_9th-conv", "CNN-3RNN-3rd-conv_4th-conv_5th-conv",
+            "CNN-2RNN", "CNN-2RNN-1FC", "CNN2-to-1RNN", "CNN-3RNN-1FC",
+            "Model-level Fusion + RNN", "Model-level Fusion + FC"]
+
+
+def inputs(b=2, t=4, size=40, seed=0):
+    g = torch.Generator().manual_seed(seed)
+    faces = torch.rand(b, t, 3, size, size, generator=g) * 2 - 1
+    landmarks = torch.rand(b, t, 68, 2, generator=g) * size
+    landmarks[0, 1] = float("nan")  # an invalid frame
+    return faces, landmarks
+
+
+def test_registry_holds_the_papers_names():
+    assert set(REQUIRED) <= set(models.names())
+    assert len(models.names()) == len(set(models.names()))
+
+
+@pytest.mark.parametrize("name", models.names())
+def test_every_network_maps_sequences_to_bounded_va(name):
+    torch.manual_seed(0)
+    model = models.build(name, "smoke")
+    faces, landmarks = inputs()
+    out = model(faces, landmarks)
+    assert out.shape == (2, 4, 2)
+    assert torch.isfinite(out).all() and out.abs().max() <= 1
+    out.square().sum().backward()
+    silent = [n for n, p in model.named_parameters() if p.requires_grad and (p.grad is None or not p.grad.abs().sum() > 0)]
+    assert not silent, f"no gradient reaches {silent[:3]}"
+    model.eval()
+    with torch.no_grad():
+        torch.testing.assert_close(model(faces, landmarks), model(faces, landmarks), rtol=0, atol=0)
+
+
+def test_landmarks_flag_changes_the_input_of_the_fc():
+    with_lm = models.build("CNN-3RNN-2nd-pool_last-pool_fc", "smoke")
+    without = models.build("CNN-3RNN-2nd-pool_last-pool_fc", "smoke", landmarks=False)
+    assert with_lm.fc[0].in_features - without.fc[0].in_features == 136
+    faces, landmarks = inputs()
+    without.eval()
+    with torch.no_grad():  # without landmarks, the landmarks do not matter
+        torch.testing.assert_close(without(faces, landmarks), without(faces, landmarks * 0.5))
+
+
+def test_paper_size_backbones_match_the_reference_parameter_counts():
+    with torch.device("meta"):
+        vgg = VGGTaps(("2nd-pool", "last-pool"))
+        resnet, resnet_channels = pooled_backbone("resnet50")
+        densenet, densenet_channels = pooled_backbone("densenet121")
+        taps = vgg(torch.zeros(1, 3, 96, 96))
+    assert sum(p.numel() for p in vgg.parameters()) == 14_714_688
+    assert sum(p.numel() for p in resnet.parameters()) == 23_508_032 and resnet_channels == 2048
+    assert sum(p.numel() for p in densenet.parameters()) == 6_953_856 and densenet_channels == 1024
+    assert tuple(taps["2nd-pool"].shape[1:]) == (128, 24, 24)
+    assert tuple(taps["last-pool"].shape[1:]) == (512, 3, 3)
+    with torch.device("meta"):
+        shallow = models.build("CNN-3RNN-3rd-conv_4th-conv_5th-conv", "paper")
+    assert shallow.fc is None  # layers above the deepest tap are not built: no FC, no landmarks
+    assert sum(p.numel() for p in shallow.vgg.parameters()) < 14_714_688 / 10
+
+
+def test_paper_size_feeds_flattened_taps_to_the_grus():
+    with torch.device("meta"):
+        model = models.build("CNN-3RNN-2nd-pool_last-pool_fc", "paper")
+        one = models.build("CNN-1RNN-2nd-pool_last-pool_fc", "paper")
+    assert [r.gru.input_size for r in model.rnns] == [128 * 24 * 24, 512 * 3 * 3, 4096]
+    assert one.rnns[0].gru.input_size == 128 * 24 * 24 + 512 * 3 * 3 + 4096
+    assert model.fc[0].in_features == 512 * 3 * 3 + 136
+    assert all(r.gru.hidden_size == 128 and r.gru.num_layers == 2 and r.gru.dropout == 0.2 for r in model.rnns)
+    assert get_profile("quick").model.tap_pool == 4  # the CPU profiles pool taps: a named, visible reduction
+
+
+def test_paper_tap_names():
+    assert vgg_tap_node("2nd-pool") == "9" and vgg_tap_node("last-pool") == "30"
+    assert vgg_tap_node("4th-conv") == "8" and vgg_tap_node("last-conv") == "29"  # ReLU after conv2_2, conv5_3
+    with pytest.raises(OmgError, match="unknown VGG tap"):
+        vgg_tap_node("14th-conv")
+    with pytest.raises(OmgError, match="takes 3 different taps"):
+        models.build("CNN-3RNN-2nd-pool_fc", "smoke")
+    with pytest.raises(OmgError, match="unknown model"):
+        models.build("GPT-5", "smoke")
+    custom = models.build("CNN-2RNN-5th-conv_fc", "smoke")
+    assert custom.taps == ("5th-conv", "fc")
+
+
+def test_weights_torchvision_style_backbone_and_whole_checkpoint(tmp_path):
+    source = models.build("VGG-Face", "smoke")
+    torchvision_style = {f"features.{k}": v for k, v in source.vgg.features.state_dict().items()}
+    torchvision_style["classifier.0.weight"] = torch.zeros(3, 3)  # a classifier is ignored
+    torch.save(torchvision_style, tmp_path / "vgg.pth")
+    target = models.build("CNN-3RNN-2nd-pool_last-pool_fc", "smoke", weights=tmp_path / "vgg.pth")
+    for key, value in source.vgg.features.state_dict().items():
+        torch.testing.assert_close(target.vgg.features.state_dict()[key], value)
+    torch.save(target.state_dict(), tmp_path / "whole.pth")
+    again = models.build("CNN-3RNN-2nd-pool_last-pool_fc", "smoke", weights=tmp_path / "whole.pth")
+    for key, value in target.state_dict().items():
+        torch.testing.assert_close(again.state_dict()[key], value)
+
+
+def test_weights_that_do_not_fit_are_refused_with_the_keys(tmp_path):
+    state = {f"features.{k}": v for k, v in models.build("VGG-Face", "smoke").vgg.features.state_dict().items()}
+    del state["features.0.weight"]
+    state["features.99.weight"] = torch.zeros(1)
+    torch.save(state, tmp_path / "bad.pth")
+    with pytest.raises(OmgError, match=r"missing 1 keys \['0.weight'\], unexpected 1 keys \['features.99.weight'\]"):
+        models.build("VGG-Face", "smoke", weights=tmp_path / "bad.pth")
+    torch.save(models.build("VGG-Face", "smoke").state_dict(), tmp_path / "smoke.pth")
+    with pytest.raises(OmgError, match="another profile"):
+        models.build("VGG-Face", "quick", weights=tmp_path / "smoke.pth")
+    (tmp_path / "junk.pth").write_text("nope")
+    with pytest.raises(OmgError, match="not a torch state_dict"):
+        models.build("VGG-Face", "smoke", weights=tmp_path / "junk.pth")
+
+
+def test_describe_counts_parameters_and_flops():
+    rows = {r["name"]: r for r in models.describe("paper")}
+    assert rows["VGG-Face"]["parameters"] == 14_714_688 + (4608 + 136) * 4096 + 4096 + 4096 * 2 + 2
+    assert rows["VGG-Face"]["gflops_per_frame"] == pytest.approx(5.68, abs=0.01)  # VGG-16 at 96x96: 2.84 GMACs
+    assert rows["Model-level Fusion + RNN"]["gflops_per_frame"] > 2 * rows["CNN-3RNN-2nd-pool_last-pool_fc"]["gflops_per_frame"] * 0.99
