@@ -1,1 +1,1 @@
-"""Readers for the real datasets' on-disk formats (OMG-Emotion, Aff-Wild2) and video I/O."""
+"""Readers for the real datasets' on-disk formats (OMG-Emotion, Aff-Wild2) and the FrameStore."""

@@ -24,6 +24,7 @@ from omglib.landmarks import detect_faces, predict_landmarks
 from omglib.preprocess.align import align
 
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp")
+FRAME_FOLDER_FPS = 25.0  # a folder of frames carries no frame rate; OMG and Aff-Wild2 videos are mostly 25-30 fps
 log = logging.getLogger(__name__)
 
 
@@ -90,7 +91,8 @@ class FaceTracker:
 
 
 def iter_frames(path: str | Path) -> Iterator[tuple[int, float, np.ndarray]]:
-    """(frame number, time in s, RGB frame) from a video file or a folder of frame images.
+    """(frame number, time in s, RGB frame) from a video file or a folder of frame images
+    (sorted by name; times assume FRAME_FOLDER_FPS).
 
     A file OpenCV cannot open raises `DataError`. A file that breaks off part-way ends early,
     and `read_video_info` reports it as truncated.
@@ -104,7 +106,7 @@ def iter_frames(path: str | Path) -> Iterator[tuple[int, float, np.ndarray]]:
             image = cv2.imread(str(image_path), cv2.IMREAD_COLOR)
             if image is None:
                 raise DataError(image_path, "unreadable image")
-            yield i, i / 25.0, cv2.cvtColor(image, cv2.COLOR_BGR2RGB)
+            yield i, i / FRAME_FOLDER_FPS, cv2.cvtColor(image, cv2.COLOR_BGR2RGB)
         return
     if not path.is_file():
         raise DataError(path, "video file not found")
