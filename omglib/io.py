@@ -30,6 +30,15 @@ def atomic_path(path: str | Path) -> Iterator[Path]:
         tmp_path.unlink(missing_ok=True)
 
 
+def remove_stale_temporaries(folder: str | Path) -> None:
+    """Delete the temporary files `atomic_path` leaves behind when a process is killed mid-write
+    (complete files were already renamed into place)."""
+    folder = Path(folder)
+    if folder.is_dir():
+        for stale in folder.rglob(".*.tmp*"):
+            stale.unlink()
+
+
 def write_text(path: str | Path, text: str) -> None:
     with atomic_path(path) as tmp:
         tmp.write_text(text)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 
 
@@ -44,15 +46,19 @@ def preprocessing_steps(video, frames: int = 4, crop_size: int = 96):
     template's anchor points."""
     import matplotlib.pyplot as plt
 
+    from omglib.errors import DataError
     from omglib.landmarks import detect_faces, five_points, predict_landmarks
     from omglib.preprocess.align import align, template
-    from omglib.preprocess.pipeline import iter_frames
+    from omglib.preprocess.pipeline import expected_frames, iter_frames
 
-    all_frames = [rgb for _, _, rgb in iter_frames(video)]
-    chosen = np.linspace(0, len(all_frames) - 1, frames).round().astype(int)
-    fig, axes = plt.subplots(2, frames, figsize=(3.2 * frames, 5.4), gridspec_kw={"height_ratios": [1, 1.1]})
-    for col, i in enumerate(chosen):
-        rgb = all_frames[i]
+    count = expected_frames(video)
+    if count is None:
+        raise DataError(video, "not found" if not Path(video).exists() else "cannot tell how many frames it has (corrupt?)")
+    wanted = set(np.linspace(0, count - 1, frames).round().astype(int).tolist())
+    shown = [(i, rgb) for i, _, rgb in iter_frames(video) if i in wanted]  # keeps only the frames shown
+    fig, axes = plt.subplots(2, len(shown), figsize=(3.2 * len(shown), 5.4), gridspec_kw={"height_ratios": [1, 1.1]},
+                             squeeze=False)
+    for col, (i, rgb) in enumerate(shown):
         top, bottom = axes[0, col], axes[1, col]
         top.imshow(rgb)
         top.set_title(f"frame {i}", fontsize=9)

@@ -129,3 +129,12 @@ def test_describe_counts_parameters_and_flops():
     assert rows["VGG-Face"]["parameters"] == 14_714_688 + (4608 + 136) * 4096 + 4096 + 4096 * 2 + 2
     assert rows["VGG-Face"]["gflops_per_frame"] == pytest.approx(5.68, abs=0.01)  # VGG-16 at 96x96: 2.84 GMACs
     assert rows["Model-level Fusion + RNN"]["gflops_per_frame"] > 2 * rows["CNN-3RNN-2nd-pool_last-pool_fc"]["gflops_per_frame"] * 0.99
+
+
+def test_pooled_last_pool_tap_and_unpooled_fc_input_have_their_own_sizes():
+    with torch.device("meta"):
+        model = models.build("CNN-3RNN-2nd-pool_last-pool_fc", "paper", tap_pool=1)
+        out = model(torch.zeros(1, 2, 3, 96, 96), torch.zeros(1, 2, 68, 2))
+    assert [r.gru.input_size for r in model.rnns] == [128, 512, 4096]  # taps pooled to 1 x 1
+    assert model.fc[0].in_features == 512 * 3 * 3 + 136  # the FC still reads the whole last pool
+    assert tuple(out.shape) == (1, 2, 2)

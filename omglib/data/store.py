@@ -29,7 +29,7 @@ import pandas as pd
 
 from omglib import __version__
 from omglib.errors import DataError, OmgError
-from omglib.io import atomic_path, write_json
+from omglib.io import atomic_path, remove_stale_temporaries, write_json
 from omglib.parallel import imap_unordered
 
 INDEX_COLUMNS = ["video", "utterance", "frame", "time", "valid", "valence", "arousal"]
@@ -124,8 +124,7 @@ def build_store(units: list[Unit], out: str | Path, config_dict: dict, workers: 
     out = Path(out)
     parts = out / "parts" / _config_hash(config_dict)
     parts.mkdir(parents=True, exist_ok=True)
-    for stale in parts.glob(".*.tmp*"):
-        stale.unlink()
+    remove_stale_temporaries(parts)
     units = sorted(units, key=lambda u: u.key)
     meta_path = out / "meta.json"
     if meta_path.is_file():

@@ -72,7 +72,7 @@ class FrameCNN(nn.Module):
         self.config = config
         if backbone == "vgg16":
             self.vgg = VGGTaps(("last-pool",), config.width_divisor)
-            features, units = _tap_sizes(self.vgg, config)["last-pool"], config.vgg_fc
+            features, units = _tap_sizes(self.vgg, config)[1], config.vgg_fc
         else:
             self.pooled, features = pooled_backbone(backbone, config.width_divisor)
             units = config.cnn_fc
@@ -106,18 +106,23 @@ class CNNRNN(nn.Module):
         return self.output(self.rnn(self.fc(joined).reshape(b, t, -1)))
 
 
-def _tap_sizes(vgg: VGGTaps, config: ModelConfig) -> dict[str, int]:
-    """Flattened size of every tap for the configured input (one forward pass of one image, on
-    the parameters' device: the "meta" device when a model is built only to be described)."""
+def _pool_tap(value: torch.Tensor, config: ModelConfig) -> torch.Tensor:
+    """A conv/pool tap as its GRU reads it: average-pooled to tap_pool x tap_pool when the
+    profile asks for it (the CPU profiles), else as it is (the paper)."""
+    if config.tap_pool:
+        value = F.adaptive_avg_pool2d(value, min(config.tap_pool, value.shape[-1]))
+    return value.flatten(1)
+
+
+def _tap_sizes(vgg: VGGTaps, config: ModelConfig) -> tuple[dict[str, int], int]:
+    """(features each tap gives its GRU, features of the whole last pool that the FC reads), for
+    the configured input: one forward pass of one image on the parameters' device (the "meta"
+    device when a model is built only to be described)."""
     probe = torch.zeros(1, 3, config.input_size, config.input_size, device=next(vgg.parameters()).device)
     with torch.no_grad():
         outputs = vgg(probe)
-    sizes = {}
-    for name, value in outputs.items():
-        if name != "last-pool" and config.tap_pool:
-            value = F.adaptive_avg_pool2d(value, min(config.tap_pool, value.shape[-1]))
-        sizes[name] = value[0].numel()
-    return sizes
+    last_pool = outputs["last-pool"].flatten(1).shape[1] if "last-pool" in outputs else 0
+    return {name: _pool_tap(value, config).shape[1] for name, value in outputs.items()}, last_pool
 
 
 class MultiRNN(nn.Module):
@@ -129,12 +134,12 @@ class MultiRNN(nn.Module):
         self.config = config
         self.taps = taps
         self.vgg = VGGTaps(taps, config.width_divisor)
-        sizes = _tap_sizes(self.vgg, config)
+        sizes, last_pool = _tap_sizes(self.vgg, config)
         # The FC (where the landmarks join) exists only when a tap reads it: Table 5's
         # all-convolution rows never see the landmarks.
         self.fc = None
         if "fc" in taps:
-            self.fc = _fc(sizes["last-pool"] + LANDMARK_FEATURES * config.landmarks, config.vgg_fc, config.fc_dropout)
+            self.fc = _fc(last_pool + LANDMARK_FEATURES * config.landmarks, config.vgg_fc, config.fc_dropout)
             sizes["fc"] = config.vgg_fc
         widths = [sizes[t] for t in taps]
         if shared_rnn:
@@ -147,12 +152,7 @@ class MultiRNN(nn.Module):
         self.output = Output(config.fusion_hidden if fc_before_output else self.rnn_features) if output else None
 
     def _tap(self, name: str, outputs: dict[str, torch.Tensor], fc: torch.Tensor | None) -> torch.Tensor:
-        if name == "fc":
-            return fc
-        value = outputs[name]
-        if self.config.tap_pool:
-            value = F.adaptive_avg_pool2d(value, min(self.config.tap_pool, value.shape[-1]))
-        return value.flatten(1)
+        return fc if name == "fc" else _pool_tap(outputs[name], self.config)
 
     def rnn_outputs(self, faces: torch.Tensor, landmarks: torch.Tensor) -> torch.Tensor:
         """The RNNs' outputs, concatenated: (B, T, rnns x hidden). Model-level fusion reads these."""

@@ -127,10 +127,10 @@ def iter_frames(path: str | Path) -> Iterator[tuple[int, float, np.ndarray]]:
 
 
 def expected_frames(path: str | Path) -> int | None:
-    """Frame count the container claims (None for frame folders or when unknown)."""
+    """Frame count the container claims, or a frame folder's image count (None when unknown)."""
     path = Path(path)
     if path.is_dir():
-        return None
+        return sum(p.suffix.lower() in IMAGE_SUFFIXES for p in path.iterdir()) or None
     capture = cv2.VideoCapture(str(path))
     count = int(capture.get(cv2.CAP_PROP_FRAME_COUNT)) if capture.isOpened() else 0
     capture.release()

@@ -59,14 +59,19 @@ def preprocess(data_root: str | Path, out: str | Path, config: PreprocessConfig,
     data_root, out = Path(data_root), Path(out)
     if not data_root.is_dir():
         raise OmgError(f"{data_root}: no such folder (pass --data-root an OMG or Aff-Wild2 root, or a folder of them)")
-    targets = [(data_root, out, "")] if _splits(data_root) else \
-        [(child, out / child.name, f"{child.name}/") for child in sorted(data_root.iterdir()) if child.is_dir() and _splits(child)]
+    # Each root's splits are read once (CSVs, and every Aff-Wild2 annotation file).
+    found = _splits(data_root)
+    if found:
+        targets = [(data_root, out, "", found)]
+    else:
+        children = [(child, _splits(child)) for child in sorted(data_root.iterdir()) if child.is_dir()]
+        targets = [(child, out / child.name, f"{child.name}/", splits) for child, splits in children if splits]
     if not targets:
         raise OmgError(f"{data_root}: neither an OMG root (omg_TrainVideos.csv ...) nor an Aff-Wild2 root "
                        "(annotations/VA_Set/Train_Set), nor a folder of them")
     stores = {}
-    for root, target, prefix in targets:
-        for split, units, missing, layout in _splits(root):
+    for root, target, prefix, splits in targets:
+        for split, units, missing, layout in splits:
             if missing:
                 log.warning("%s %s: %d videos missing (skipped), e.g. %s", root, split, len(missing), missing[0])
             if not units:

@@ -25,9 +25,9 @@ import pandas as pd
 
 from omglib.config import Profile
 from omglib.data.affwild2 import SPLIT_DIRS, write_va_annotation
-from omglib.data.omg import CSV_NAMES, OmgLayout, read_omg_csv, write_omg_csv
+from omglib.data.omg import CSV_NAMES, SPLITS, OmgLayout, read_omg_csv, write_omg_csv
 from omglib.errors import OmgError
-from omglib.io import write_json
+from omglib.io import remove_stale_temporaries, write_json
 from omglib.metrics import ccc
 from omglib.parallel import imap_unordered
 from omglib.synth import labels
@@ -57,7 +57,7 @@ class VideoJob:
 
 
 def _rng(seed: int, dataset: str, split: str, index: int) -> np.random.Generator:
-    return np.random.default_rng(np.random.SeedSequence([seed, DATASETS[dataset], list(SPLIT_DIRS).index(split), index]))
+    return np.random.default_rng(np.random.SeedSequence([seed, DATASETS[dataset], SPLITS.index(split), index]))
 
 
 def _video_id(rng: np.random.Generator, taken: set[str]) -> str:
@@ -130,7 +130,7 @@ def plan_omg(profile: Profile, out: Path, seed: int, labels_from: Path | None = 
             if not real_split.attrs["has_labels"]:
                 raise OmgError(f"{real.csv_path(split)} has no labels: --labels-from needs labelled CSVs")
             groups = [g for _, g in real_split.groupby("video", sort=False)]
-            order = np.random.default_rng([seed, list(SPLIT_DIRS).index(split)]).permutation(len(groups))
+            order = np.random.default_rng([seed, SPLITS.index(split)]).permutation(len(groups))
             real_videos = [groups[i] for i in order[:count]]
             taken.update(g["video"].iloc[0] for g in real_videos)
         for k in range(count):
@@ -220,8 +220,7 @@ def generate(profile: Profile, out: str | Path, workers: int | None = None, seed
     record = {"generator_version": GENERATOR_VERSION, "seed": seed, "profile": profile.name,
               "synth": asdict(profile.synth), "labels_from": str(labels_from) if labels_from else None}
     _check_compatible(out, record)
-    for stale in out.rglob(".*.tmp*"):  # left by a killed run; complete files were renamed into place
-        stale.unlink()
+    remove_stale_temporaries(out)
     started = time.perf_counter()
     omg_jobs, utterances = plan_omg(profile, out, seed, labels_from)
     jobs = omg_jobs + plan_affwild(profile, out, seed, "affwild2") + plan_affwild(profile, out, seed, "affwild")
