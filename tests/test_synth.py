@@ -155,7 +155,10 @@ def test_killed_run_resumes_to_the_same_bytes(smoke_data, tmp_path):
     job = subprocess.Popen([sys.executable, "-m", "omglib.cli", "synth", "--profile", "smoke", "--out", str(out),
                             "--workers", "1", "--quiet"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = time.time() + 60
-    while not list(out.rglob("synth_truth/*/*.npz")) and time.time() < deadline:
+    def finished() -> list[Path]:  # truth files renamed into place, not temporaries still being written
+        return [p for p in out.rglob("synth_truth/*/*.npz") if not p.name.startswith(".")]
+
+    while not finished() and time.time() < deadline:
         time.sleep(0.05)
     job.send_signal(signal.SIGKILL)
     job.wait()
