@@ -109,6 +109,89 @@ def _cmd_figure(args: argparse.Namespace) -> None:
     print(f"wrote {args.out}")
 
 
+def _context(args: argparse.Namespace):
+    """The experiments' context: pre-processes ``--data-root`` into ``--frames`` first (a no-op
+    when the stores are complete), so that one command goes from videos to results."""
+    from omglib.experiments import Context
+    from omglib.preprocess.run import preprocess
+
+    profile = get_profile(args.profile)
+    frames = Path(args.frames or f"data/frames-{profile.name}")
+    data_root = Path(args.data_root or f"data/synth-{profile.name}")
+    if data_root.is_dir():
+        preprocess(data_root, frames, profile.preprocess, progress=not args.quiet)
+    elif args.data_root:
+        raise OmgError(f"{data_root}: no such folder (pass --data-root the dataset folder, e.g. omg synth's output)")
+    elif not frames.is_dir():
+        raise OmgError(f"neither {data_root} nor {frames} exists: run `omg synth --profile {profile.name} --out {data_root}` "
+                       "first, or pass --data-root your OMG-Emotion (+ Aff-Wild2) folder")
+    return Context.create(profile, frames, args.results, args.device, args.seed, progress=not args.quiet, force=args.force)
+
+
+def _cmd_run(args: argparse.Namespace) -> None:
+    import time
+
+    from omglib import experiments
+    from omglib.reporting import format_table
+
+    if args.list:
+        for number, rows in experiments.TABLES.items():
+            print(f"Table {number}:")
+            for e in rows:
+                print(f"  {e.name}")
+        return
+    if not args.names and not args.table:
+        raise OmgError("name an experiment (`omg run --list` shows them) or a table (--table 3)")
+    chosen = [experiments.get(n) for n in args.names]
+    order = experiments.table_order(args.table) if args.table else []
+    order += [e for e in chosen if e not in order]
+    ctx = _context(args)
+    for exp in order:
+        state, _ = experiments.status(ctx, exp)
+        tic = time.perf_counter()
+        metrics = experiments.run(ctx, exp.name)
+        how = "re-used" if state == "current" and not ctx.force else f"{state} -> trained in {time.perf_counter() - tic:.0f} s"
+        print(f"{exp.name:58s} CCC V {metrics['ccc_valence']:6.3f} A {metrics['ccc_arousal']:6.3f} ({how})")
+    for number in args.table or []:
+        print(f"\nTable {number} ({ctx.profile.name} profile, {ctx.frames}); CCC with (without) post-processing:")
+        print(format_table(experiments.table(ctx, number)))
+
+
+def _cmd_evaluate(args: argparse.Namespace) -> None:
+    from omglib.data.omg import read_omg_csv, read_predictions
+    from omglib.experiments import evaluate
+    from omglib.metrics import paired_bootstrap
+
+    truth = read_omg_csv(args.truth)
+    if not truth.attrs["has_labels"]:
+        raise OmgError(f"{args.truth}: has no labels to evaluate against (use a labelled OMG CSV)")
+    pred = read_predictions(args.predictions, truth)
+    m = evaluate(truth, pred[["valence", "arousal"]].to_numpy(), args.bootstrap, args.seed)
+    print(f"{args.predictions}: {len(truth)} utterances")
+    for d in ("valence", "arousal"):
+        lo, hi = m[f"ci_{d}"]
+        print(f"  {d:8s} CCC {m[f'ccc_{d}']:.4f} [95% CI {lo:.3f}, {hi:.3f}]  per-video CCC (early official) "
+              f"{m[f'ccc_per_video_{d}']:.4f}  PCC {m[f'pcc_{d}']:.4f}  MSE {m[f'mse_{d}']:.4f}")
+    if args.compare:
+        other = read_predictions(args.compare, truth)
+        for d in ("valence", "arousal"):
+            test = paired_bootstrap(truth[d], pred[d], other[d], args.bootstrap, args.seed)
+            print(f"  {d:8s} vs {args.compare}: difference {test['difference']:+.4f} "
+                  f"[{test['low']:+.3f}, {test['high']:+.3f}], p = {test['p_value']:.3g}")
+
+
+def _experiment_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--profile", choices=PROFILE_NAMES, default="quick")
+    parser.add_argument("--data-root", default=None, help="videos: an OMG root, or a folder with omg/, affwild2/, affwild/ "
+                        "(default data/synth-PROFILE); pre-processed into --frames first")
+    parser.add_argument("--frames", default=None, help="FrameStore folder (default data/frames-PROFILE)")
+    parser.add_argument("--results", default="results", help="results root (results/PROFILE/EXPERIMENT/)")
+    parser.add_argument("--device", default="auto", help="auto (cuda when present), cpu, cuda, cuda:1 ...")
+    parser.add_argument("--seed", type=int, default=None, help="default: the profile's seed")
+    parser.add_argument("--force", action="store_true", help="retrain even when the stored result is current")
+    parser.add_argument("--quiet", action="store_true", help="no progress bars")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="omg", description=__doc__.splitlines()[0])
     parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
@@ -145,6 +228,21 @@ def build_parser() -> argparse.ArgumentParser:
     models = commands.add_parser("models", help="list every network of the paper with its size")
     models.add_argument("--profile", choices=PROFILE_NAMES, default="paper")
     models.set_defaults(func=_cmd_models)
+
+    run = commands.add_parser("run", help="train and evaluate experiments (rows of Tables 3-6), re-using current results")
+    run.add_argument("names", nargs="*", metavar="NAME", help="experiment names, e.g. 'CNN-3RNN-2nd-pool_last-pool_fc'")
+    run.add_argument("--table", type=int, action="append", choices=[3, 4, 5, 6], help="run a whole table (repeatable)")
+    run.add_argument("--list", action="store_true", help="list the experiments of every table")
+    _experiment_options(run)
+    run.set_defaults(func=_cmd_run)
+
+    evaluate = commands.add_parser("evaluate", help="score predictions in the official format against an OMG CSV")
+    evaluate.add_argument("--predictions", required=True, help="CSV with video,utterance,arousal,valence (arousal in [0,1])")
+    evaluate.add_argument("--truth", required=True, help="the labelled official CSV, e.g. omg_TestVideos_WithLabels.csv")
+    evaluate.add_argument("--compare", default=None, help="a second predictions CSV: paired bootstrap test")
+    evaluate.add_argument("--bootstrap", type=int, default=1000, help="resamples for intervals and the test")
+    evaluate.add_argument("--seed", type=int, default=0)
+    evaluate.set_defaults(func=_cmd_evaluate)
 
     figure = commands.add_parser("figure", help="render a figure without a notebook")
     figure.add_argument("name", choices=["va-grid", "preprocess"],

@@ -137,3 +137,33 @@ def _join(truth: pd.DataFrame, predictions: pd.DataFrame) -> pd.DataFrame:
         first = merged.loc[missing, keys].iloc[0]
         raise ValueError(f"{int(missing.sum())} utterances have no prediction, e.g. {first['video']}/{first['utterance']}")
     return merged
+
+
+def _ccc_rows(t: np.ndarray, p: np.ndarray) -> np.ndarray:
+    """CCC of each row of (R, N) arrays (population moments, as `ccc`)."""
+    mt, mp = t.mean(1, keepdims=True), p.mean(1, keepdims=True)
+    cov = ((t - mt) * (p - mp)).mean(1)
+    denom = t.var(1) + p.var(1) + (mt - mp)[:, 0] ** 2
+    return np.where(denom > 0, 2 * cov / np.where(denom > 0, denom, 1), 1.0)
+
+
+def bootstrap_ccc(y_true, y_pred, reps: int = 1000, seed: int = 0, level: float = 0.95) -> tuple[float, float]:
+    """Percentile bootstrap confidence interval of the CCC, resampling utterances."""
+    t, p = _pair(y_true, y_pred)
+    idx = np.random.default_rng(seed).integers(0, t.size, size=(reps, t.size))
+    values = _ccc_rows(t[idx], p[idx])
+    return float(np.quantile(values, (1 - level) / 2)), float(np.quantile(values, (1 + level) / 2))
+
+
+def paired_bootstrap(y_true, pred_a, pred_b, reps: int = 1000, seed: int = 0) -> dict[str, float]:
+    """Is network A's CCC different from B's on the same utterances? Paired bootstrap over
+    utterances: the difference, its 95% interval, and a two-sided p-value (the share of
+    resamples whose difference falls on the other side of 0, doubled)."""
+    t, a = _pair(y_true, pred_a)
+    _, b = _pair(y_true, pred_b)
+    idx = np.random.default_rng(seed).integers(0, t.size, size=(reps, t.size))
+    diffs = _ccc_rows(t[idx], a[idx]) - _ccc_rows(t[idx], b[idx])
+    observed = ccc(t, a) - ccc(t, b)
+    other_side = np.mean(diffs <= 0) if observed > 0 else np.mean(diffs >= 0)
+    return {"difference": observed, "low": float(np.quantile(diffs, 0.025)), "high": float(np.quantile(diffs, 0.975)),
+            "p_value": float(min(1.0, 2 * other_side))}

@@ -82,3 +82,12 @@ def preprocessing_steps(video, frames: int = 4, crop_size: int = 96):
     fig.suptitle("Detection + 68 landmarks (5 anchors in red) -> Procrustes onto the template (red circles) -> crop", fontsize=10)
     fig.tight_layout()
     return fig
+
+
+def format_table(table) -> str:
+    """A table of `omglib.experiments.table` as the paper prints it: CCC with (without) post-processing."""
+    lines = [f"{'experiment':58s} {'valence':>15s} {'arousal':>15s} {'mean':>15s}"]
+    for _, row in table.iterrows():
+        cells = [f"{row[f'ccc_{k}']:.3f} ({row[f'ccc_{k}_raw']:.3f})" for k in ("valence", "arousal", "mean")]
+        lines.append(f"{row['experiment']:58s} " + " ".join(f"{c:>15s}" for c in cells))
+    return "\n".join(lines)

@@ -38,3 +38,14 @@ def smoke_stores(smoke_data, tmp_path_factory):
 
     out = tmp_path_factory.mktemp("pre")
     return out, preprocess(smoke_data[0] / "omg", out, get_profile("smoke").preprocess, workers=2, progress=False)
+
+
+@pytest.fixture(scope="session")
+def smoke_frames(smoke_data, tmp_path_factory) -> Path:
+    """All of the smoke surrogate (OMG, Aff-Wild2, Aff-Wild) pre-processed: a FrameStore root."""
+    from omglib.config import get_profile
+    from omglib.preprocess.run import preprocess
+
+    out = tmp_path_factory.mktemp("frames")
+    preprocess(smoke_data[0], out, get_profile("smoke").preprocess, workers=2, progress=False)
+    return out

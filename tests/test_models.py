@@ -18,8 +18,7 @@ REQUIRED = ["VGG-Face", "ResNet-50", "DenseNet-121", "AffWildNet", "DenseNet-RNN
 def inputs(b=2, t=4, size=40, seed=0):
     g = torch.Generator().manual_seed(seed)
     faces = torch.rand(b, t, 3, size, size, generator=g) * 2 - 1
-    landmarks = torch.rand(b, t, 68, 2, generator=g) * size
-    landmarks[0, 1] = float("nan")  # an invalid frame
+    landmarks = torch.rand(b, t, 136, generator=g) * 2 - 1
     return faces, landmarks
 
 
@@ -68,7 +67,7 @@ def test_paper_size_backbones_match_the_reference_parameter_counts():
     with torch.device("meta"):
         shallow = models.build("CNN-3RNN-3rd-conv_4th-conv_5th-conv", "paper")
     assert shallow.fc is None  # layers above the deepest tap are not built: no FC, no landmarks
-    assert sum(p.numel() for p in shallow.vgg.parameters()) < 14_714_688 / 10
+    assert sum(p.numel() for p in shallow.trunk.parameters()) < 14_714_688 / 10
 
 
 def test_paper_size_feeds_flattened_taps_to_the_grus():
@@ -97,12 +96,12 @@ def test_paper_tap_names():
 
 def test_weights_torchvision_style_backbone_and_whole_checkpoint(tmp_path):
     source = models.build("VGG-Face", "smoke")
-    torchvision_style = {f"features.{k}": v for k, v in source.vgg.features.state_dict().items()}
+    torchvision_style = {f"features.{k}": v for k, v in source.trunk.vgg.features.state_dict().items()}
     torchvision_style["classifier.0.weight"] = torch.zeros(3, 3)  # a classifier is ignored
     torch.save(torchvision_style, tmp_path / "vgg.pth")
     target = models.build("CNN-3RNN-2nd-pool_last-pool_fc", "smoke", weights=tmp_path / "vgg.pth")
-    for key, value in source.vgg.features.state_dict().items():
-        torch.testing.assert_close(target.vgg.features.state_dict()[key], value)
+    for key, value in source.trunk.vgg.features.state_dict().items():
+        torch.testing.assert_close(target.trunk.vgg.features.state_dict()[key], value)
     torch.save(target.state_dict(), tmp_path / "whole.pth")
     again = models.build("CNN-3RNN-2nd-pool_last-pool_fc", "smoke", weights=tmp_path / "whole.pth")
     for key, value in target.state_dict().items():
@@ -110,7 +109,7 @@ def test_weights_torchvision_style_backbone_and_whole_checkpoint(tmp_path):
 
 
 def test_weights_that_do_not_fit_are_refused_with_the_keys(tmp_path):
-    state = {f"features.{k}": v for k, v in models.build("VGG-Face", "smoke").vgg.features.state_dict().items()}
+    state = {f"features.{k}": v for k, v in models.build("VGG-Face", "smoke").trunk.vgg.features.state_dict().items()}
     del state["features.0.weight"]
     state["features.99.weight"] = torch.zeros(1)
     torch.save(state, tmp_path / "bad.pth")
@@ -134,7 +133,7 @@ def test_describe_counts_parameters_and_flops():
 def test_pooled_last_pool_tap_and_unpooled_fc_input_have_their_own_sizes():
     with torch.device("meta"):
         model = models.build("CNN-3RNN-2nd-pool_last-pool_fc", "paper", tap_pool=1)
-        out = model(torch.zeros(1, 2, 3, 96, 96), torch.zeros(1, 2, 68, 2))
+        out = model(torch.zeros(1, 2, 3, 96, 96), torch.zeros(1, 2, 136))
     assert [r.gru.input_size for r in model.rnns] == [128, 512, 4096]  # taps pooled to 1 x 1
     assert model.fc[0].in_features == 512 * 3 * 3 + 136  # the FC still reads the whole last pool
     assert tuple(out.shape) == (1, 2, 2)

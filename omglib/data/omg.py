@@ -147,6 +147,31 @@ def write_omg_csv(frame: pd.DataFrame, path: str | Path, columns: tuple[str, ...
         on_disk.to_csv(tmp, index=False, float_format="%.12g")
 
 
+def read_predictions(path: str | Path, truth: pd.DataFrame) -> pd.DataFrame:
+    """Predictions in the challenge's format (video, utterance, arousal in [0, 1], valence),
+    ordered as ``truth``; every utterance of ``truth`` needs exactly one row."""
+    path = Path(path)
+    if not path.is_file():
+        raise DataError(path, "file not found")
+    frame = pd.read_csv(path, dtype={"video": str, "utterance": str}, keep_default_na=False)
+    missing = [c for c in SUBMISSION_COLUMNS if c not in frame.columns]
+    if missing:
+        raise DataError(path, f"missing column(s) {', '.join(missing)}", line=1, fix=f"the header must be {','.join(SUBMISSION_COLUMNS)}")
+    valence = _numeric(frame, "valence", path, -1.0, 1.0)
+    arousal = arousal_from_omg(_numeric(frame, "arousal", path, 0.0, 1.0))
+    pred = pd.DataFrame({"video": frame["video"].str.strip(), "utterance": frame["utterance"].str.strip(),
+                         "valence": valence, "arousal": arousal})
+    if pred.duplicated(["video", "utterance"]).any():
+        first = pred[pred.duplicated(["video", "utterance"])].iloc[0]
+        raise DataError(path, f"duplicate prediction for {first['video']}/{first['utterance']}")
+    merged = truth[["video", "utterance"]].merge(pred, on=["video", "utterance"], how="left")
+    if merged["valence"].isna().any():
+        first = merged[merged["valence"].isna()].iloc[0]
+        raise DataError(path, f"{int(merged['valence'].isna().sum())} utterances of the truth file have no prediction, "
+                        f"e.g. {first['video']}/{first['utterance']}", fix="predict every utterance of the split")
+    return merged
+
+
 @dataclass(frozen=True)
 class OmgLayout:
     """Where the CSVs and utterance videos of an OMG-layout root live."""

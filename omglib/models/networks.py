@@ -1,5 +1,10 @@
-"""The networks of Sec. 5. Every one maps (faces (B, T, 3, H, W) in [-1, 1], landmarks
-(B, T, 68, 2) in crop pixels) to per-frame valence-arousal (B, T, 2) in [-1, 1].
+"""The networks of Sec. 5. Every one maps (inputs, landmarks (B, T, 136) in [-1, 1]) to
+per-frame valence-arousal (B, T, 2) in [-1, 1]; ``inputs`` are faces (B, T, 3, H, W) in
+[-1, 1], or (B, T) frame numbers when the CNN is frozen and its features are cached
+(`omglib.features`).
+
+Each network is a `trunk` (the CNN's convolution/pooling part, frozen or trained) and a head
+(the FC layers, GRUs and output above it), so that a frozen trunk can be computed once:
 
 - `FrameCNN` (Fig. 4): VGG-Face / ResNet-50 / DenseNet-121. Landmarks are joined to the last
   pool (VGG) or to the average-pooled features, then FC 4096 / 1500, dropout, output.
@@ -11,7 +16,6 @@
 - `ModelFusion` (Sec. 5.4.1): the RNN outputs of a CNN-1RNN and a CNN-3RNN, concatenated,
   go through a GRU-128 or an FC-128, then the output layer; trained end to end.
 
-Landmarks enter scaled to [-1, 1] by the crop side, with invalid frames' NaN set to 0.
 Faces whose side differs from `ModelConfig.input_size` are resized first. Outputs pass
 through tanh, so they stay in the label range.
 """
@@ -26,16 +30,61 @@ from omglib.config import ModelConfig
 from omglib.models.backbones import VGGTaps, pooled_backbone
 
 LANDMARK_FEATURES = 68 * 2
+FC_INPUT = "fc-input"  # the whole last pool, as the FC above VGG reads it
+POOLED = "pooled"  # ResNet/DenseNet's average-pooled features
 
 
-def _frames(faces: torch.Tensor, landmarks: torch.Tensor, size: int) -> tuple[torch.Tensor, torch.Tensor]:
-    """(B, T, 3, H, W), (B, T, 68, 2) -> (B*T, 3, size, size), (B*T, 136) in [-1, 1]."""
-    b, t, c, h, w = faces.shape
-    x = faces.reshape(b * t, c, h, w)
-    if (h, w) != (size, size):
-        x = F.interpolate(x, size=(size, size), mode="bilinear", align_corners=False)
-    lm = torch.nan_to_num(landmarks.reshape(b * t, LANDMARK_FEATURES) / h * 2 - 1, nan=0.0)
-    return x, lm.to(x.dtype)
+def _pool_tap(value: torch.Tensor, config: ModelConfig) -> torch.Tensor:
+    """A conv/pool tap as its GRU reads it: average-pooled to tap_pool x tap_pool when the
+    profile asks for it (the CPU profiles), else as it is (the paper)."""
+    if config.tap_pool:
+        value = F.adaptive_avg_pool2d(value, min(config.tap_pool, value.shape[-1]))
+    return value.flatten(1)
+
+
+class Trunk(nn.Module):
+    """The CNN part: faces (B, T, 3, H, W) -> {feature name: (B, T, F)}.
+
+    VGG gives each tapped layer (pooled as its GRU reads it) and, when an FC reads it, the
+    whole last pool under `FC_INPUT`; ResNet/DenseNet give their average pool under `POOLED`.
+    """
+
+    def __init__(self, backbone: str, taps: tuple[str, ...], config: ModelConfig):
+        super().__init__()
+        self.backbone, self.taps, self.config = backbone, taps, config
+        if backbone == "vgg16":
+            self.vgg = VGGTaps(taps, config.width_divisor)
+        else:
+            self.pooled, _ = pooled_backbone(backbone, config.width_divisor)
+        self.names = tuple(FC_INPUT if t == "fc" else t for t in taps) if backbone == "vgg16" else (POOLED,)
+
+    def forward(self, faces: torch.Tensor) -> dict[str, torch.Tensor]:
+        b, t, c, h, w = faces.shape
+        x = faces.reshape(b * t, c, h, w)
+        size = self.config.input_size
+        if (h, w) != (size, size):
+            x = F.interpolate(x, size=(size, size), mode="bilinear", align_corners=False)
+        if self.backbone != "vgg16":
+            return {POOLED: self.pooled(x).reshape(b, t, -1)}
+        outputs = self.vgg(x)
+        features = {tap: _pool_tap(outputs[tap], self.config) for tap in self.taps if tap != "fc"}
+        if "fc" in self.taps:
+            features[FC_INPUT] = outputs["last-pool"].flatten(1)
+        return {name: value.reshape(b, t, -1) for name, value in features.items()}
+
+    def sizes(self) -> dict[str, int]:
+        """Features per frame of each output, for the configured input: one forward pass of one
+        image in eval mode (batch norm statistics untouched) on the parameters' device (the
+        "meta" device when a model is only described)."""
+        size = self.config.input_size
+        probe = torch.zeros(1, 1, 3, size, size, device=next(self.parameters()).device)
+        training = self.training
+        self.eval()
+        try:
+            with torch.no_grad():
+                return {name: value.shape[-1] for name, value in self(probe).items()}
+        finally:
+            self.train(training)
 
 
 class GRU2(nn.Module):
@@ -64,27 +113,26 @@ def _fc(in_features: int, units: int, dropout: float) -> nn.Sequential:
     return nn.Sequential(nn.Linear(in_features, units), nn.ReLU(inplace=True), nn.Dropout(dropout))
 
 
+def _join(features: torch.Tensor, landmarks: torch.Tensor, config: ModelConfig) -> torch.Tensor:
+    """Sec. 5.1: the landmarks join the CNN features where the FC reads them (Table 6 turns it off)."""
+    return torch.cat([features, landmarks.to(features.dtype)], -1) if config.landmarks else features
+
+
 class FrameCNN(nn.Module):
     """Fig. 4: a CNN that predicts each frame on its own."""
 
     def __init__(self, backbone: str, config: ModelConfig):
         super().__init__()
         self.config = config
-        if backbone == "vgg16":
-            self.vgg = VGGTaps(("last-pool",), config.width_divisor)
-            features, units = _tap_sizes(self.vgg, config)[1], config.vgg_fc
-        else:
-            self.pooled, features = pooled_backbone(backbone, config.width_divisor)
-            units = config.cnn_fc
+        self.trunk = Trunk(backbone, ("fc",), config)
+        units = config.vgg_fc if backbone == "vgg16" else config.cnn_fc
+        (features,) = self.trunk.sizes().values()
         self.fc = _fc(features + LANDMARK_FEATURES * config.landmarks, units, config.fc_dropout)
         self.output = Output(units)
 
-    def forward(self, faces: torch.Tensor, landmarks: torch.Tensor) -> torch.Tensor:
-        b, t = faces.shape[:2]
-        x, lm = _frames(faces, landmarks, self.config.input_size)
-        pooled = self.vgg(x)["last-pool"].flatten(1) if hasattr(self, "vgg") else self.pooled(x)
-        joined = torch.cat([pooled, lm], 1) if self.config.landmarks else pooled
-        return self.output(self.fc(joined)).reshape(b, t, 2)
+    def forward(self, inputs: torch.Tensor, landmarks: torch.Tensor) -> torch.Tensor:
+        (features,) = self.trunk(inputs).values()
+        return self.output(self.fc(_join(features, landmarks, self.config)))
 
 
 class CNNRNN(nn.Module):
@@ -93,36 +141,14 @@ class CNNRNN(nn.Module):
     def __init__(self, backbone: str, config: ModelConfig):
         super().__init__()
         self.config = config
-        self.pooled, features = pooled_backbone(backbone, config.width_divisor)
-        self.fc = _fc(features + LANDMARK_FEATURES * config.landmarks, config.cnn_fc, config.fc_dropout)
+        self.trunk = Trunk(backbone, (), config)
+        self.fc = _fc(self.trunk.sizes()[POOLED] + LANDMARK_FEATURES * config.landmarks, config.cnn_fc, config.fc_dropout)
         self.rnn = GRU2(config.cnn_fc, config.gru_hidden, config.gru_dropout)
         self.output = Output(config.gru_hidden)
 
-    def forward(self, faces: torch.Tensor, landmarks: torch.Tensor) -> torch.Tensor:
-        b, t = faces.shape[:2]
-        x, lm = _frames(faces, landmarks, self.config.input_size)
-        pooled = self.pooled(x)
-        joined = torch.cat([pooled, lm], 1) if self.config.landmarks else pooled
-        return self.output(self.rnn(self.fc(joined).reshape(b, t, -1)))
-
-
-def _pool_tap(value: torch.Tensor, config: ModelConfig) -> torch.Tensor:
-    """A conv/pool tap as its GRU reads it: average-pooled to tap_pool x tap_pool when the
-    profile asks for it (the CPU profiles), else as it is (the paper)."""
-    if config.tap_pool:
-        value = F.adaptive_avg_pool2d(value, min(config.tap_pool, value.shape[-1]))
-    return value.flatten(1)
-
-
-def _tap_sizes(vgg: VGGTaps, config: ModelConfig) -> tuple[dict[str, int], int]:
-    """(features each tap gives its GRU, features of the whole last pool that the FC reads), for
-    the configured input: one forward pass of one image on the parameters' device (the "meta"
-    device when a model is built only to be described)."""
-    probe = torch.zeros(1, 3, config.input_size, config.input_size, device=next(vgg.parameters()).device)
-    with torch.no_grad():
-        outputs = vgg(probe)
-    last_pool = outputs["last-pool"].flatten(1).shape[1] if "last-pool" in outputs else 0
-    return {name: _pool_tap(value, config).shape[1] for name, value in outputs.items()}, last_pool
+    def forward(self, inputs: torch.Tensor, landmarks: torch.Tensor) -> torch.Tensor:
+        pooled = self.trunk(inputs)[POOLED]
+        return self.output(self.rnn(self.fc(_join(pooled, landmarks, self.config))))
 
 
 class MultiRNN(nn.Module):
@@ -133,13 +159,13 @@ class MultiRNN(nn.Module):
         super().__init__()
         self.config = config
         self.taps = taps
-        self.vgg = VGGTaps(taps, config.width_divisor)
-        sizes, last_pool = _tap_sizes(self.vgg, config)
+        self.trunk = Trunk("vgg16", taps, config)
+        sizes = self.trunk.sizes()
         # The FC (where the landmarks join) exists only when a tap reads it: Table 5's
         # all-convolution rows never see the landmarks.
         self.fc = None
         if "fc" in taps:
-            self.fc = _fc(last_pool + LANDMARK_FEATURES * config.landmarks, config.vgg_fc, config.fc_dropout)
+            self.fc = _fc(sizes[FC_INPUT] + LANDMARK_FEATURES * config.landmarks, config.vgg_fc, config.fc_dropout)
             sizes["fc"] = config.vgg_fc
         widths = [sizes[t] for t in taps]
         if shared_rnn:
@@ -151,25 +177,18 @@ class MultiRNN(nn.Module):
         # Inside model-level fusion only `rnn_outputs` is used, so no output layer is built.
         self.output = Output(config.fusion_hidden if fc_before_output else self.rnn_features) if output else None
 
-    def _tap(self, name: str, outputs: dict[str, torch.Tensor], fc: torch.Tensor | None) -> torch.Tensor:
-        return fc if name == "fc" else _pool_tap(outputs[name], self.config)
-
-    def rnn_outputs(self, faces: torch.Tensor, landmarks: torch.Tensor) -> torch.Tensor:
+    def rnn_outputs(self, inputs: torch.Tensor, landmarks: torch.Tensor) -> torch.Tensor:
         """The RNNs' outputs, concatenated: (B, T, rnns x hidden). Model-level fusion reads these."""
-        b, t = faces.shape[:2]
-        x, lm = _frames(faces, landmarks, self.config.input_size)
-        outputs = self.vgg(x)
-        fc = None
+        features = self.trunk(inputs)
         if self.fc is not None:
-            pooled = outputs["last-pool"].flatten(1)
-            fc = self.fc(torch.cat([pooled, lm], 1) if self.config.landmarks else pooled)
-        features = [self._tap(name, outputs, fc).reshape(b, t, -1) for name in self.taps]
+            features["fc"] = self.fc(_join(features[FC_INPUT], landmarks, self.config))
+        tapped = [features[name] for name in self.taps]
         if len(self.rnns) == 1:
-            return self.rnns[0](torch.cat(features, -1))
-        return torch.cat([rnn(f) for rnn, f in zip(self.rnns, features)], -1)
+            return self.rnns[0](torch.cat(tapped, -1))
+        return torch.cat([rnn(f) for rnn, f in zip(self.rnns, tapped)], -1)
 
-    def forward(self, faces: torch.Tensor, landmarks: torch.Tensor) -> torch.Tensor:
-        h = self.rnn_outputs(faces, landmarks)
+    def forward(self, inputs: torch.Tensor, landmarks: torch.Tensor) -> torch.Tensor:
+        h = self.rnn_outputs(inputs, landmarks)
         return self.output(self.fc_before_output(h) if self.fc_before_output is not None else h)
 
 
@@ -190,7 +209,12 @@ class ModelFusion(nn.Module):
             self.fusion = _fc(width, config.fusion_hidden, 0.0)
         self.output = Output(config.fusion_hidden)
 
-    def forward(self, faces: torch.Tensor, landmarks: torch.Tensor) -> torch.Tensor:
-        joined = torch.cat([self.one_rnn.rnn_outputs(faces, landmarks), self.three_rnn.rnn_outputs(faces, landmarks)], -1)
+    def forward(self, inputs: torch.Tensor, landmarks: torch.Tensor) -> torch.Tensor:
+        joined = torch.cat([self.one_rnn.rnn_outputs(inputs, landmarks), self.three_rnn.rnn_outputs(inputs, landmarks)], -1)
         fused = self.fusion(joined)[0] if self.head == "rnn" else self.fusion(joined)
         return self.output(fused)
+
+
+def trunks(model: nn.Module) -> list[Trunk]:
+    """Every CNN trunk inside ``model`` (two in model-level fusion)."""
+    return [m for m in model.modules() if isinstance(m, Trunk)]

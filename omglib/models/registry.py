@@ -167,7 +167,7 @@ def describe(profile: str | Profile | ModelConfig = "paper", frames: int = 2) ->
     rows = []
     with torch.device("meta"):
         faces = torch.zeros(1, frames, 3, config.input_size, config.input_size)
-        landmarks = torch.zeros(1, frames, 68, 2)
+        landmarks = torch.zeros(1, frames, 136)
         for name in names():
             model = build(name, config).eval()
             with FlopCounterMode(display=False) as counter:

@@ -1,0 +1,141 @@
+"""Sec. 6: training with the CCC loss (Eq. 3), model selection on validation CCC, resume.
+
+`fit` trains one network on sequence datasets with Adam, evaluates the validation score
+after every epoch, keeps the best weights, and stops after ``patience`` epochs without a
+better score. After every epoch it writes a checkpoint (atomically) holding the model, the
+optimiser, the best weights and the history; ``resume=True`` continues from it. Each
+epoch's shuffling and dropout draw from a generator seeded by (seed, epoch), so a resumed
+run gives the same weights as an uninterrupted one.
+
+On CUDA the forward pass runs under bf16 autocast with channels_last weights (the loss
+stays float32, see `omglib.losses`); on CPU everything is float32.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+import pandas as pd
+import torch
+from torch import nn
+from torch.utils.data import DataLoader
+
+from omglib.data.sequences import SequenceDataset
+from omglib.io import atomic_path
+from omglib.losses import ccc_loss
+
+log = logging.getLogger(__name__)
+
+
+def resolve_device(device: str = "auto") -> torch.device:
+    """"auto" -> cuda when available, else cpu."""
+    if device == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    return torch.device(device)
+
+
+def _to(batch, device: torch.device):
+    if isinstance(batch, dict):
+        return {k: v.to(device, non_blocking=True) for k, v in batch.items()}
+    return batch.to(device, non_blocking=True)
+
+
+def _frames_in(inputs) -> int:
+    first = next(iter(inputs.values())) if isinstance(inputs, dict) else inputs
+    return first.shape[0] * first.shape[1]
+
+
+def predict(model: nn.Module, dataset: SequenceDataset, device: torch.device, batch_size: int = 8,
+            progress: bool = False, desc: str = "predict") -> np.ndarray:
+    """Per-frame [valence, arousal] of every window: (W, L, 2) float32."""
+    from tqdm import tqdm
+
+    model.eval()
+    out = []
+    loader = DataLoader(dataset, batch_size=batch_size, shuffle=False)
+    with torch.no_grad(), _autocast(device):
+        for inputs, landmarks, _, _ in tqdm(loader, desc=desc, unit="batch", disable=not progress, leave=False):
+            out.append(model(_to(inputs, device), landmarks.to(device)).float().cpu().numpy())
+    return np.concatenate(out)
+
+
+def _autocast(device: torch.device):
+    return torch.autocast("cuda", dtype=torch.bfloat16) if device.type == "cuda" else torch.autocast("cpu", enabled=False)
+
+
+@dataclass
+class FitResult:
+    history: pd.DataFrame  # epoch, loss, val_ccc_valence, val_ccc_arousal, val_score, seconds
+    best_epoch: int
+    best_score: float
+    frames_per_second: float  # training frames per second (forward + backward), last run
+
+
+def fit(model: nn.Module, train: SequenceDataset, score: Callable[[nn.Module], tuple[float, float]], lr: float,
+        epochs: int, patience: int, batch_size: int, checkpoint: str | Path, seed: int, device: torch.device,
+        loss_weights: tuple[float, float] = (0.5, 0.5), resume: bool = True, progress: bool = True,
+        desc: str = "train") -> FitResult:
+    """Train ``model`` in place and leave it holding its best weights.
+
+    ``score(model)`` returns the validation CCC (valence, arousal); their mean selects the model.
+    """
+    from tqdm import tqdm
+
+    checkpoint = Path(checkpoint)
+    model.to(device)
+    if device.type == "cuda":
+        model.to(memory_format=torch.channels_last)
+    optimizer = torch.optim.Adam([p for p in model.parameters() if p.requires_grad], lr=lr)
+    history: list[dict] = []
+    best_state, best_score, best_epoch, start = None, -np.inf, -1, 0
+    if resume and checkpoint.is_file():
+        state = torch.load(checkpoint, map_location=device, weights_only=False)
+        model.load_state_dict(state["model"])
+        optimizer.load_state_dict(state["optimizer"])
+        history, best_state, best_score, best_epoch = state["history"], state["best"], state["best_score"], state["best_epoch"]
+        start = state["epoch"] + 1
+        log.info("%s: resuming after epoch %d", checkpoint, state["epoch"])
+    speed = 0.0
+    for epoch in range(start, epochs):
+        if epoch - best_epoch > patience and best_epoch >= 0:
+            break
+        generator = torch.Generator().manual_seed(seed * 100_003 + epoch)
+        torch.manual_seed(seed * 100_003 + epoch)  # dropout
+        loader = DataLoader(train, batch_size=batch_size, shuffle=True, generator=generator, drop_last=len(train) > batch_size)
+        model.train()
+        losses, frames, tic = [], 0, time.perf_counter()
+        with tqdm(loader, desc=f"{desc} epoch {epoch + 1}/{epochs}", unit="batch", disable=not progress, leave=False) as bar:
+            for inputs, landmarks, labels, mask in bar:
+                if not mask.any():
+                    continue
+                with _autocast(device):
+                    pred = model(_to(inputs, device), landmarks.to(device))
+                loss = ccc_loss(pred, labels.to(device), mask.to(device), loss_weights)
+                optimizer.zero_grad(set_to_none=True)
+                loss.backward()
+                optimizer.step()
+                losses.append(loss.item())
+                frames += _frames_in(inputs)
+                bar.set_postfix(loss=f"{np.mean(losses):.3f}")
+        seconds = time.perf_counter() - tic
+        speed = frames / max(seconds, 1e-9)
+        valence, arousal = score(model)
+        row = {"epoch": epoch + 1, "loss": float(np.mean(losses)) if losses else float("nan"),
+               "val_ccc_valence": valence, "val_ccc_arousal": arousal, "val_score": (valence + arousal) / 2,
+               "seconds": seconds, "frames_per_second": speed}
+        history.append(row)
+        log.info("%s epoch %d: loss %.4f, validation CCC V %.3f A %.3f", desc, epoch + 1, row["loss"], valence, arousal)
+        if row["val_score"] > best_score:
+            best_score, best_epoch = row["val_score"], epoch
+            best_state = {k: v.detach().cpu().clone() for k, v in model.state_dict().items()}
+        with atomic_path(checkpoint) as tmp:
+            torch.save({"model": model.state_dict(), "optimizer": optimizer.state_dict(), "epoch": epoch,
+                        "history": history, "best": best_state, "best_score": best_score, "best_epoch": best_epoch}, tmp)
+    if best_state is not None:
+        model.load_state_dict(best_state)
+    return FitResult(pd.DataFrame(history), best_epoch + 1, float(best_score), speed)
