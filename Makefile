@@ -13,10 +13,10 @@ CHECKOUT_HASH := $(shell pwd | sha1sum | cut -c1-12)
 DEPS_STAMP := $(VENV)/.deps-$(DEPS_HASH)
 EDITABLE_STAMP := $(VENV)/.editable-$(CHECKOUT_HASH)-$(DEPS_HASH)
 
-.PHONY: env book data preprocess test figures clean help
+.PHONY: env book data preprocess test figures browser clean help
 
 help:
-	@echo "make book   set up, generate the surrogate data ($(PROFILE) profile), pre-process it, draw figures"
+	@echo "make book   set up, then data, pre-processing, Tables 3-6 and the site ($(PROFILE) profile) into book/_build/html"
 	@echo "make test   set up and run the test suite"
 	@echo "make env    only create/update the virtual environment in $(VENV)"
 
@@ -51,11 +51,18 @@ figures: data
 	$(BIN)/omg figure preprocess --profile paper --out build/figures/preprocessing_steps.png \
 		--video "$$(ls $(DATA)/omg/test/*/*.mp4 | head -1)"
 
-# The main job. For now it stops after pre-processing; the book issue adds training and the site.
-book: preprocess figures
+# Debian's Chromium, for the site check (`omg book`) and its test; installed once.
+browser:
+	@command -v chromium >/dev/null || { \
+		SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+		$$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium >/dev/null; }
 
-test: env
+# The main job: data, pre-processing, every experiment of Tables 3-6, the notebooks, the site.
+book: env browser
+	$(BIN)/omg book --profile $(PROFILE) $(if $(DATA_ROOT),--data-root $(DATA_ROOT))
+
+test: env browser
 	$(BIN)/python -m pytest -q
 
 clean:
-	rm -rf build book/_build
+	rm -rf build book/_build book/_source

@@ -110,22 +110,29 @@ def _cmd_figure(args: argparse.Namespace) -> None:
 
 
 def _context(args: argparse.Namespace):
-    """The experiments' context: pre-processes ``--data-root`` into ``--frames`` first (a no-op
-    when the stores are complete), so that one command goes from videos to results."""
-    from omglib.experiments import Context
-    from omglib.preprocess.run import preprocess
+    from omglib.book import context
 
-    profile = get_profile(args.profile)
-    frames = Path(args.frames or f"data/frames-{profile.name}")
-    data_root = Path(args.data_root or f"data/synth-{profile.name}")
-    if data_root.is_dir():
-        preprocess(data_root, frames, profile.preprocess, progress=not args.quiet)
-    elif args.data_root:
-        raise OmgError(f"{data_root}: no such folder (pass --data-root the dataset folder, e.g. omg synth's output)")
-    elif not frames.is_dir():
-        raise OmgError(f"neither {data_root} nor {frames} exists: run `omg synth --profile {profile.name} --out {data_root}` "
-                       "first, or pass --data-root your OMG-Emotion (+ Aff-Wild2) folder")
-    return Context.create(profile, frames, args.results, args.device, args.seed, progress=not args.quiet, force=args.force)
+    return context(args.profile, args.data_root, args.frames, args.results, args.device, args.seed, args.force,
+                   progress=not args.quiet)
+
+
+def _cmd_book(args: argparse.Namespace) -> None:
+    from omglib import book
+
+    run = book.build(args.profile, args.data_root, args.frames, args.results, args.out, args.device, args.seed,
+                     args.force, progress=not args.quiet)
+    for stage, seconds in run.seconds.items():
+        print(f"  {stage:40s} {seconds:7.1f} s")
+    print(f"  {'total':40s} {sum(run.seconds.values()):7.1f} s")
+    print(f"wrote {run.html / 'index.html'}")
+    if book.chromium():
+        shot = run.html.parent / "results.png"
+        problems = book.check_site(run.html, shot)
+        for page, found in problems.items():
+            print(f"  {page}: {'; '.join(found)}")
+        if problems:
+            raise OmgError(f"{len(problems)} pages of the site have problems (listed above)")
+        print(f"every page loads in headless Chromium; screenshot of the results page: {shot}")
 
 
 def _cmd_run(args: argparse.Namespace) -> None:
@@ -243,6 +250,11 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--bootstrap", type=int, default=1000, help="resamples for intervals and the test")
     evaluate.add_argument("--seed", type=int, default=0)
     evaluate.set_defaults(func=_cmd_evaluate)
+
+    book = commands.add_parser("book", help="everything: data, pre-processing, Tables 3-6, notebooks, the static site")
+    _experiment_options(book)
+    book.add_argument("--out", default="book", help="site goes to OUT/_build/html (executed notebooks: OUT/_source)")
+    book.set_defaults(func=_cmd_book)
 
     figure = commands.add_parser("figure", help="render a figure without a notebook")
     figure.add_argument("name", choices=["va-grid", "preprocess"],

@@ -70,7 +70,7 @@ class ModelConfig:
     """
 
     input_size: int = 96  # faces are resized to this side if the store's crop differs
-    width_divisor: int = 1  # backbone channels / d (VGG, DenseNet; ResNet bottleneck width)
+    width_divisor: int = 1  # backbone channels / d (VGG, DenseNet, ResNet stages; the ResNet stem stays 64)
     vgg_fc: int = 4096  # the FC after VGG's last pool (+ landmarks)
     cnn_fc: int = 1500  # the FC after ResNet/DenseNet's average pool (+ landmarks)
     gru_hidden: int = 128  # units per GRU layer (2 layers)

@@ -91,3 +91,192 @@ def format_table(table) -> str:
         cells = [f"{row[f'ccc_{k}']:.3f} ({row[f'ccc_{k}_raw']:.3f})" for k in ("valence", "arousal", "mean")]
         lines.append(f"{row['experiment']:58s} " + " ".join(f"{c:>15s}" for c in cells))
     return "\n".join(lines)
+
+
+# The paper's published test-set CCCs (real OMG-Emotion): valence, arousal with post-processing
+# and, for Table 3, without it. Keys are this book's experiment names.
+_3RNN, _1RNN, _MF = "CNN-3RNN-2nd-pool_last-pool_fc", "CNN-1RNN-2nd-pool_last-pool_fc", "Model-level Fusion + RNN"
+PAPER_CCC: dict[str, tuple[float, float]] = {
+    "VGG-Face": (0.378, 0.203), "DenseNet-121": (0.365, 0.191), "ResNet-50": (0.359, 0.195),
+    "AffWildNet": (0.409, 0.224), "DenseNet-RNN": (0.394, 0.211), _1RNN: (0.449, 0.303), _3RNN: (0.472, 0.329),
+    "Decision-Level Fusion": (0.501, 0.332), "Model-level Fusion + FC": (0.518, 0.348), _MF: (0.535, 0.365),
+    f"{_1RNN} (from scratch)": (0.371, 0.210), f"{_1RNN} (Aff-Wild)": (0.419, 0.278),
+    f"{_3RNN} (from scratch)": (0.385, 0.192), f"{_3RNN} (Aff-Wild)": (0.448, 0.302),
+    f"{_MF} (from scratch)": (0.431, 0.265), f"{_MF} (Aff-Wild)": (0.511, 0.342),
+    "CNN-3RNN-8th-conv_last-pool_fc": (0.416, 0.261), "CNN-3RNN-5th-conv_last-pool_fc": (0.455, 0.322),
+    "CNN-3RNN-3rd-conv_7th-conv_fc": (0.402, 0.267), "CNN-3RNN-last-conv_last-pool_fc": (0.440, 0.248),
+    "CNN-3RNN-6th-conv_7th-conv_8th-conv": (0.328, 0.162), "CNN-3RNN-7th-conv_8th-conv_9th-conv": (0.334, 0.172),
+    "CNN-3RNN-3rd-conv_4th-conv_5th-conv": (0.345, 0.185),
+    f"{_1RNN} (no landmarks)": (0.429, 0.291), f"{_3RNN} (no landmarks)": (0.454, 0.310), f"{_MF} (no landmarks)": (0.524, 0.352),
+}
+PAPER_CCC_RAW: dict[str, tuple[float, float]] = {  # Table 3's brackets: without post-processing
+    "VGG-Face": (0.361, 0.193), "DenseNet-121": (0.350, 0.184), "ResNet-50": (0.344, 0.189),
+    "AffWildNet": (0.390, 0.219), "DenseNet-RNN": (0.378, 0.209), _1RNN: (0.441, 0.297), _3RNN: (0.463, 0.322),
+    "Decision-Level Fusion": (0.482, 0.321), "Model-level Fusion + FC": (0.500, 0.328), _MF: (0.512, 0.340),
+}
+# Table 7 (best CNN-3RNN): MSE of valence, arousal (OMG's [0, 1] arousal scale) per region.
+PAPER_QUADRANT_MSE = {"V>=0,A<0": (0.101, 0.031), "V>=0,A>=0": (0.055, 0.021), "V<0,A<0": (0.154, 0.061),
+                      "V<0,A>=0": (0.110, 0.040), "all": (0.110, 0.041)}
+
+
+def comparison(table, source: str = "surrogate"):
+    """Table 3-6 rows next to the paper's numbers, each column labelled with its data."""
+    import pandas as pd
+
+    rows = []
+    for _, row in table.iterrows():
+        paper = PAPER_CCC.get(row["experiment"], (np.nan, np.nan))
+        rows.append({"experiment": row["experiment"],
+                     f"V ({source})": row["ccc_valence"], f"A ({source})": row["ccc_arousal"],
+                     f"V 95% CI ({source})": _interval(row["ci_valence"]), f"A 95% CI ({source})": _interval(row["ci_arousal"]),
+                     "V (paper, real OMG)": paper[0], "A (paper, real OMG)": paper[1]})
+    return pd.DataFrame(rows).set_index("experiment")
+
+
+def _interval(ci) -> str:
+    return f"[{ci[0]:.2f}, {ci[1]:.2f}]" if isinstance(ci, (list, tuple)) else ""
+
+
+def quadrant_comparison(metrics: dict, source: str = "surrogate"):
+    """Table 7: per-region MSE of one experiment (arousal on OMG's [0, 1] scale) beside the paper's."""
+    import pandas as pd
+
+    rows = []
+    for region in metrics["quadrant_mse"]:
+        name = region["index"]
+        paper = PAPER_QUADRANT_MSE[name]
+        rows.append({"region": name, "utterances": region["n"], f"MSE-V ({source})": region["mse_valence"],
+                     f"MSE-A ({source})": region["mse_arousal"] / 4, "MSE-V (paper)": paper[0], "MSE-A (paper)": paper[1]})
+    return pd.DataFrame(rows).set_index("region")
+
+
+def va_histograms(utterances, bins: int = 20):
+    """Fig. 3: per split, the 2-D histogram of (valence, arousal) with both marginals."""
+    import matplotlib.pyplot as plt
+
+    splits = list(dict.fromkeys(utterances["split"]))
+    fig = plt.figure(figsize=(4.2 * len(splits), 4.4))
+    grid = fig.add_gridspec(2, 2 * len(splits), width_ratios=[4, 1] * len(splits), height_ratios=[1, 4],
+                            hspace=0.05, wspace=0.05)
+    edges = np.linspace(-1, 1, bins + 1)
+    for i, split in enumerate(splits):
+        part = utterances[utterances["split"] == split]
+        main = fig.add_subplot(grid[1, 2 * i])
+        main.hist2d(part["valence"], part["arousal"], bins=[edges, edges], cmap="viridis")
+        main.set_xlabel("valence")
+        main.set_ylabel("arousal" if i == 0 else "")
+        top = fig.add_subplot(grid[0, 2 * i], sharex=main)
+        top.hist(part["valence"], bins=edges, color="tab:blue")
+        top.set_title(f"{split} ({len(part)} utterances)", fontsize=10)
+        top.axis("off")
+        side = fig.add_subplot(grid[1, 2 * i + 1], sharey=main)
+        side.hist(part["arousal"], bins=edges, orientation="horizontal", color="tab:orange")
+        side.axis("off")
+    return fig
+
+
+def utterance_statistics(utterances):
+    """Utterance durations and utterances per video, per split."""
+    import matplotlib.pyplot as plt
+
+    fig, (left, right) = plt.subplots(1, 2, figsize=(11, 3.6))
+    for split, part in utterances.groupby("split", sort=False):
+        left.hist(part["end"] - part["start"], bins=30, alpha=0.5, label=split)
+        right.hist(part.groupby("video").size(), bins=20, alpha=0.5, label=split)
+    left.set_xlabel("utterance duration (s)")
+    right.set_xlabel("utterances per video")
+    for ax in (left, right):
+        ax.set_ylabel("count")
+        ax.legend()
+    fig.tight_layout()
+    return fig
+
+
+def training_curves(results_folder, names: list[str]):
+    """Training loss and validation CCC per epoch (OMG stage) of each experiment."""
+    import matplotlib.pyplot as plt
+    import pandas as pd
+
+    from omglib.experiments import get
+
+    fig, (loss_ax, val_ax, ar_ax) = plt.subplots(1, 3, figsize=(14, 3.6))
+    for name in names:
+        path = Path(results_folder) / get(name).slug / "history.csv"
+        if not path.is_file():
+            continue
+        history = pd.read_csv(path)
+        loss_ax.plot(history["epoch"], history["loss"], marker=".", label=name)
+        val_ax.plot(history["epoch"], history["val_ccc_valence"], marker=".", label=name)
+        ar_ax.plot(history["epoch"], history["val_ccc_arousal"], marker=".", label=name)
+    for ax, title in ((loss_ax, "training loss (Eq. 3)"), (val_ax, "validation CCC, valence"),
+                      (ar_ax, "validation CCC, arousal")):
+        ax.set_title(title, fontsize=10)
+        ax.set_xlabel("epoch")
+    loss_ax.legend(fontsize=7)
+    fig.tight_layout()
+    return fig
+
+
+def postprocessing_sweep(results_folder, name: str):
+    """Validation CCC per window of the median filter and of the utterance smoothing."""
+    import matplotlib.pyplot as plt
+    import pandas as pd
+
+    from omglib.experiments import get
+
+    sweep = pd.read_csv(Path(results_folder) / get(name).slug / "postprocessing_sweep.csv")
+    fig, axes = plt.subplots(1, 2, figsize=(10, 3.4))
+    for ax, (stage, part) in zip(axes, sweep.groupby("stage", sort=False)):
+        for dim, line in part.groupby("dimension"):
+            ax.plot(line["window"], line["ccc"], marker="o", label=dim)
+        ax.set_xscale("log", base=2)
+        ax.set_xlabel(f"{stage.replace('_', ' ')} (frames)" if stage == "median_window" else "smoothing window (utterances)")
+        ax.set_ylabel("validation CCC")
+        ax.legend()
+    fig.suptitle(name, fontsize=10)
+    fig.tight_layout()
+    return fig
+
+
+def va_errors(results_folder, name: str):
+    """Test utterances in the VA space: an arrow from the label to the prediction."""
+    import matplotlib.pyplot as plt
+    import pandas as pd
+
+    from omglib.experiments import get
+
+    table = pd.read_csv(Path(results_folder) / get(name).slug / "utterances_test.csv", dtype={"video": str})
+    fig, ax = plt.subplots(figsize=(5.2, 5))
+    ax.quiver(table["valence_true"], table["arousal_true"], table["valence"] - table["valence_true"],
+              table["arousal"] - table["arousal_true"], angles="xy", scale_units="xy", scale=1, width=0.003, alpha=0.6)
+    ax.scatter(table["valence_true"], table["arousal_true"], s=8, c="tab:red", label="label")
+    ax.axhline(0, color="grey", lw=0.5)
+    ax.axvline(0, color="grey", lw=0.5)
+    ax.set(xlim=(-1, 1), ylim=(-1, 1), xlabel="valence", ylabel="arousal (omglib scale)", title=f"{name}: label -> prediction")
+    ax.legend(loc="lower right")
+    return fig
+
+
+def va_traces(results_folder, name: str, videos: int = 3):
+    """Per-utterance labels and predictions along the first test videos."""
+    import matplotlib.pyplot as plt
+    import pandas as pd
+
+    from omglib.experiments import get
+
+    table = pd.read_csv(Path(results_folder) / get(name).slug / "utterances_test.csv", dtype={"video": str})
+    chosen = list(dict.fromkeys(table["video"]))[:videos]
+    fig, axes = plt.subplots(2, len(chosen), figsize=(4.2 * len(chosen), 5), squeeze=False, sharey=True)
+    for col, video in enumerate(chosen):
+        part = table[table["video"] == video].reset_index(drop=True)
+        for row, dim in enumerate(("valence", "arousal")):
+            ax = axes[row, col]
+            ax.plot(part.index, part[f"{dim}_true"], marker="o", label="label")
+            ax.plot(part.index, part[f"{dim}_raw"], marker=".", ls=":", label="prediction")
+            ax.plot(part.index, part[dim], marker="x", label="post-processed")
+            ax.set_ylim(-1, 1)
+            ax.set_title(f"video {video}: {dim}", fontsize=9)
+            ax.set_xlabel("utterance")
+    axes[0, 0].legend(fontsize=7)
+    fig.tight_layout()
+    return fig

@@ -45,11 +45,23 @@ def vgg_features(width_divisor: int = 1) -> nn.Sequential:
     return vgg.make_layers(cfg)
 
 
+class _NarrowResNet(resnet.ResNet):
+    """torchvision's ResNet with every stage's width divided by ``divisor`` (the stem stays
+    64 channels; the first block's projection adapts it). ``divisor=1`` is ResNet-50 itself."""
+
+    def __init__(self, divisor: int):
+        self.divisor = divisor
+        super().__init__(resnet.Bottleneck, [3, 4, 6, 3])
+
+    def _make_layer(self, block, planes, blocks, stride=1, dilate=False):
+        return super()._make_layer(block, max(1, planes // self.divisor), blocks, stride, dilate)
+
+
 def pooled_backbone(name: str, width_divisor: int = 1) -> tuple[nn.Module, int]:
     """ResNet-50 or DenseNet-121 up to the global average pool: (module -> (N, C), C)."""
     if name == "resnet50":
-        net = resnet.ResNet(resnet.Bottleneck, [3, 4, 6, 3], width_per_group=max(1, 64 // width_divisor))
-        node, channels = "flatten", net.fc.in_features
+        net = _NarrowResNet(width_divisor)
+        node, channels = "flatten", max(1, 512 // width_divisor) * resnet.Bottleneck.expansion
     elif name == "densenet121":
         net = densenet.DenseNet(growth_rate=max(1, 32 // width_divisor), block_config=(6, 12, 24, 16),
                                 num_init_features=max(2, 64 // width_divisor))

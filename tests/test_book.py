@@ -1,0 +1,47 @@
+"""The smoke build of the whole book: every notebook executed, the site rendered strictly,
+and every page checked in headless Chromium."""
+
+import json
+
+import pytest
+
+from omglib import book
+
+
+@pytest.fixture(scope="module")
+def site(smoke_data, smoke_frames, tmp_path_factory):
+    out = tmp_path_factory.mktemp("book")
+    run = book.build("smoke", data_root=smoke_data[0], frames=smoke_frames, results=out / "results", out=out / "site",
+                     device="cpu", progress=False)
+    return run
+
+
+def test_every_notebook_is_executed_and_rendered(site):
+    html = site.html
+    assert (html / "index.html").is_file()
+    for notebook in book.notebooks():
+        page = html / "notebooks" / f"{notebook.stem}.html"
+        assert page.is_file(), page
+        executed = json.loads((html.parents[1] / "_source" / "notebooks" / notebook.name).read_text())
+        outputs = [o for c in executed["cells"] for o in c.get("outputs", [])]
+        assert outputs and not any(o["output_type"] == "error" for o in outputs)
+        assert any("injected-parameters" in c["metadata"].get("tags", []) for c in executed["cells"])
+    assert set(site.seconds) >= {"experiments", "jupyter-book"}
+
+
+def test_notebook_sources_carry_no_outputs_and_one_parameters_cell():
+    for notebook in book.notebooks():
+        cells = json.loads(notebook.read_text())["cells"]
+        assert not any(c.get("outputs") or c.get("execution_count") for c in cells if c["cell_type"] == "code"), notebook
+        assert sum("parameters" in c["metadata"].get("tags", []) for c in cells) == 1, notebook
+
+
+def test_every_page_loads_in_headless_chromium(site, tmp_path):
+    if book.chromium() is None:
+        pytest.skip("Debian's chromium is not installed (make browser)")
+    shot = tmp_path / "results.png"
+    problems = book.check_site(site.html, shot)
+    assert problems == {}
+    assert shot.is_file() and shot.stat().st_size > 10_000
+    results_page = (site.html / "notebooks" / "11_results.html").read_text()
+    assert "surrogate" in results_page and "paper, real OMG" in results_page and "<img" in results_page
