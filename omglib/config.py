@@ -163,7 +163,7 @@ _PROFILES = {
         # 40 frames at 12.5 fps span the same 3.2 s as the paper's 80 at 25 fps.
         # The CNNs start from random weights here (no VGG-Face / ImageNet download), hence a
         # larger learning rate and batch for their frame-by-frame pre-training.
-        train=TrainConfig(seq_len=40, strategy="frozen", cnn_batch_size=16, lr_cnn=1e-3, epochs=12, pretrain_epochs=10,
+        train=TrainConfig(seq_len=40, strategy="frozen", cnn_batch_size=16, lr_cnn=1e-3, epochs=12, pretrain_epochs=15,
                           patience=4, median_windows=(1, 3, 5, 9, 17, 41)),
     ),
     "paper": Profile(
