@@ -191,6 +191,11 @@ def check_site(html: Path, screenshot: Path | None = None, page: str = "notebook
     problems: dict[str, list[str]] = {}
     pages = sorted(p for p in html.rglob("*.html") if "_static" not in p.parts and p.name not in ("genindex.html", "search.html"))
     for path in pages:
+        redirect = re.search(r'http-equiv="Refresh" content="0; url=([^"]+)"', path.read_text())
+        if redirect:  # Jupyter Book's index.html only forwards to the first page
+            if not (path.parent / redirect.group(1)).is_file():
+                problems[str(path.relative_to(html))] = [f"redirects to missing {redirect.group(1)}"]
+            continue
         dom = subprocess.run([browser, *CHROMIUM_FLAGS, "--dump-dom", path.as_uri()], capture_output=True, text=True,
                              timeout=120).stdout
         found = []
