@@ -46,7 +46,7 @@ from omglib.data.sequences import SequenceDataset, Sequences, cut
 from omglib.data.store import FrameStore
 from omglib.errors import OmgError
 from omglib.features import cache_features, precomputed_trunks
-from omglib.io import write_json
+from omglib.io import atomic_path, write_json
 from omglib.metrics import bootstrap_ccc, ccc, mse, omg_ccc, omg_ccc_per_video, pcc, quadrant_mse
 from omglib.models import registry
 from omglib.models.networks import LANDMARK_FEATURES, trunks
@@ -245,15 +245,11 @@ def pretrained_cnn(ctx: Context, backbone: str, pretrain: str | None) -> tuple[P
 
 
 def _save_model(model, path: Path) -> None:
-    from omglib.io import atomic_path
-
     with atomic_path(path) as tmp:
         torch.save({"model": {k: v.cpu() for k, v in model.state_dict().items()}}, tmp)
 
 
 def _write_csv(frame: pd.DataFrame, path: Path) -> None:
-    from omglib.io import atomic_path
-
     with atomic_path(path) as tmp:
         frame.to_csv(tmp, index=False, float_format="%.6g")
 

@@ -10,7 +10,7 @@ Table 5's eight tap choices then cost one CNN pass per store, not eight training
 from __future__ import annotations
 
 import json
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 from typing import Iterator
 
@@ -80,18 +80,10 @@ def cache_features(trunk: Trunk, store: FrameStore, folder: str | Path, fingerpr
 
 @contextmanager
 def _memmaps(folder: Path, shapes: dict[str, tuple[int, int]]) -> Iterator[dict[str, np.ndarray]]:
-    """float16 .npy files written in place and renamed only when all are complete."""
-    with _all_atomic([folder / f"{n}.npy" for n in shapes]) as tmps:
-        arrays = {n: np.lib.format.open_memmap(t, mode="w+", dtype=np.float16, shape=s) for (n, s), t in zip(shapes.items(), tmps)}
+    """float16 .npy files written to temporaries and renamed only when all are complete."""
+    with ExitStack() as stack:
+        arrays = {n: np.lib.format.open_memmap(stack.enter_context(atomic_path(folder / f"{n}.npy")), mode="w+",
+                                               dtype=np.float16, shape=shape) for n, shape in shapes.items()}
         yield arrays
         for a in arrays.values():
             a.flush()
-
-
-@contextmanager
-def _all_atomic(paths: list[Path]) -> Iterator[list[Path]]:
-    if not paths:
-        yield []
-        return
-    with atomic_path(paths[0]) as first, _all_atomic(paths[1:]) as rest:
-        yield [first, *rest]
