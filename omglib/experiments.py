@@ -254,9 +254,9 @@ def _write_csv(frame: pd.DataFrame, path: Path) -> None:
         frame.to_csv(tmp, index=False, float_format="%.6g")
 
 
-def _transfer(model, state: dict, prefixes: tuple[str, ...], keep) -> int:
+def _transfer(model, state: dict, prefixes: tuple[str, ...], keep) -> None:
     """Copy the tensors of ``state`` whose key passes ``keep`` into ``model`` under each of
-    ``prefixes``; returns how many were copied. An FC whose landmark inputs the model does not
+    ``prefixes``. An FC whose landmark inputs the model does not
     have (Table 6) keeps its other columns (landmarks are the last 136 inputs)."""
     own = model.state_dict()
     copied = {}
@@ -272,7 +272,6 @@ def _transfer(model, state: dict, prefixes: tuple[str, ...], keep) -> int:
                                f"{tuple(target.shape)}; was it trained at another profile?")
             copied[prefix + key] = value
     model.load_state_dict(copied, strict=False)
-    return len(copied)
 
 
 # ---------------------------------------------------------------- steps 2-4: one experiment on OMG
@@ -300,11 +299,14 @@ def _fallback(splits: dict[str, _Split]) -> tuple[float, float]:
     return tuple(np.nanmean(truth, 0))
 
 
+def _estimates(frames: np.ndarray, seqs: Sequences, choice: PostProcessing, ctx: Context, fallback) -> tuple[np.ndarray, int]:
+    return apply(frames, seqs.mask, seqs.group, seqs.groups, choice, ctx.profile.train.aggregate, fallback)
+
+
 def _utterance_ccc(pred: np.ndarray, split: _Split, ctx: Context, fallback) -> tuple[float, float]:
     """Utterance-level CCC of per-frame predictions, no post-processing (model selection)."""
-    seqs = split.sequences
-    estimates, _ = apply(pred, seqs.mask, seqs.group, seqs.groups, PostProcessing(), ctx.profile.train.aggregate, fallback)
-    truth = _truth(seqs)
+    estimates, _ = _estimates(pred, split.sequences, PostProcessing(), ctx, fallback)
+    truth = _truth(split.sequences)
     return tuple(ccc(truth[:, d], estimates[:, d]) for d in range(2))
 
 
@@ -312,20 +314,20 @@ class _Stage:
     """Trains one network in stages (pre-training data, then OMG) with one strategy: above a
     frozen CNN whose features are cached per store, or end to end."""
 
-    def __init__(self, ctx: Context, exp: Experiment, model, cnn_weights: Path, cnn_fingerprint: str):
+    def __init__(self, ctx: Context, exp: Experiment, model, cnn_weights: Path, cnn_state: dict, cnn_fingerprint: str):
         t = ctx.profile.train
         if t.strategy not in ("frozen", "end-to-end"):
             raise OmgError(f"unknown training strategy {t.strategy!r}: 'frozen' or 'end-to-end'")
         self.ctx, self.exp, self.model, self.frozen = ctx, exp, model, t.strategy == "frozen"
         self.is_cnn = exp.model in registry.FRAME_CNNS
         self.lr = t.lr_frozen if self.frozen else (t.lr_cnn if self.is_cnn else t.lr_end_to_end)
-        self.cnn_weights, self.cnn_fingerprint = cnn_weights, cnn_fingerprint
+        self.cnn_weights, self.cnn_state, self.cnn_fingerprint = cnn_weights, cnn_state, cnn_fingerprint
 
     def splits(self, dataset: str, names: list[str]) -> dict[str, _Split]:
         features = None
         if self.frozen:
             cnn = registry.build(CNN_OF_BACKBONE[self.exp.backbone], self.ctx.profile)
-            cnn.load_state_dict(torch.load(self.cnn_weights, map_location="cpu", weights_only=True)["model"])
+            cnn.load_state_dict(self.cnn_state)
             wanted = tuple(dict.fromkeys(n for trunk in trunks(self.model) for n in trunk.names))
             features = {}
             for split in names:
@@ -360,7 +362,7 @@ def _train_on_omg(ctx: Context, exp: Experiment, folder: Path) -> tuple[dict[str
     for member, prefix in zip(exp.members, branches):
         member_state = torch.load(ctx.folder / get(member).slug / "model.pt", map_location="cpu", weights_only=True)["model"]
         _transfer(model, member_state, (prefix,), lambda k: not k.startswith("output."))
-    stage = _Stage(ctx, exp, model, weights, cnn_fingerprint)
+    stage = _Stage(ctx, exp, model, weights, cnn_state, cnn_fingerprint)
     tic = time.perf_counter()
     facts = {"strategy": ctx.profile.train.strategy, "lr": stage.lr, "cnn": str(weights.parent.relative_to(ctx.folder))}
     # The whole network is pre-trained too (Sec. 6.2), unless it is a CNN (done in step 1) or
@@ -384,10 +386,6 @@ def _train_on_omg(ctx: Context, exp: Experiment, folder: Path) -> tuple[dict[str
     return frames, splits, facts
 
 
-def _estimates(frames: np.ndarray, seqs: Sequences, choice: PostProcessing, ctx: Context, fallback) -> tuple[np.ndarray, int]:
-    return apply(frames, seqs.mask, seqs.group, seqs.groups, choice, ctx.profile.train.aggregate, fallback)
-
-
 def evaluate(truth: pd.DataFrame, estimates: np.ndarray, reps: int = 1000, seed: int = 0) -> dict:
     """Utterance-level metrics of (G, 2) ``estimates`` against ``truth`` (video, utterance,
     valence, arousal): both official CCCs, PCC, MSE, bootstrap 95% intervals, quadrant MSE."""
@@ -403,6 +401,12 @@ def evaluate(truth: pd.DataFrame, estimates: np.ndarray, reps: int = 1000, seed:
     quadrants = quadrant_mse(truth[list(DIMENSIONS)].to_numpy(), estimates)
     out["quadrant_mse"] = quadrants.reset_index().to_dict(orient="records")
     return out
+
+
+def read_utterances(folder: Path, name: str, split: str = "test") -> pd.DataFrame:
+    """The stored utterance table of experiment ``name`` (truth, raw and post-processed estimates)."""
+    return pd.read_csv(Path(folder) / get(name).slug / f"utterances_{split}.csv", dtype={"video": str, "utterance": str},
+                       keep_default_na=False)
 
 
 def _write_utterances(folder: Path, split: str, groups: pd.DataFrame, raw: np.ndarray, final: np.ndarray) -> None:
@@ -452,8 +456,7 @@ def _run_trained(ctx: Context, exp: Experiment, folder: Path, fingerprint: str, 
 
 def _run_decision_fusion(ctx: Context, exp: Experiment, folder: Path, fingerprint: str, tic: float) -> dict:
     members = [get(m) for m in exp.members]
-    tables = {split: [pd.read_csv(ctx.folder / m.slug / f"utterances_{split}.csv", dtype={"video": str, "utterance": str},
-                                  keep_default_na=False) for m in members] for split in ("validation", "test")}
+    tables = {split: [read_utterances(ctx.folder, m.name, split) for m in members] for split in ("validation", "test")}
     groups = {split: tables[split][0][["video", "utterance", "valence_true", "arousal_true"]].rename(
         columns={"valence_true": "valence", "arousal_true": "arousal"}) for split in tables}
     raw, final, weights = {}, {}, {}
@@ -519,5 +522,5 @@ def table(ctx: Context, number: int, post_processed: bool = True) -> pd.DataFram
     return pd.DataFrame(rows)
 
 
-__all__ = ["Context", "EXPERIMENTS", "Experiment", "TABLES", "evaluate", "get", "load", "pretrained_cnn", "run",
-           "status", "table", "table_order"]
+__all__ = ["Context", "EXPERIMENTS", "Experiment", "TABLES", "evaluate", "get", "load", "pretrained_cnn",
+           "read_utterances", "run", "status", "table", "table_order"]

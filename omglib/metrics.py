@@ -33,12 +33,7 @@ def ccc(y_true, y_pred) -> float:
     constants score 1 (perfect agreement), two different constants 0.
     """
     t, p = _pair(y_true, y_pred)
-    mt, mp = t.mean(), p.mean()
-    cov = np.mean((t - mt) * (p - mp))
-    denom = t.var() + p.var() + (mt - mp) ** 2
-    if denom == 0.0:
-        return 1.0
-    return float(2.0 * cov / denom)
+    return float(_ccc_rows(t[None], p[None])[0])
 
 
 def pcc(y_true, y_pred) -> float:
@@ -140,7 +135,7 @@ def _join(truth: pd.DataFrame, predictions: pd.DataFrame) -> pd.DataFrame:
 
 
 def _ccc_rows(t: np.ndarray, p: np.ndarray) -> np.ndarray:
-    """CCC of each row of (R, N) arrays (population moments, as `ccc`)."""
+    """CCC of each row of (R, N) arrays, population moments; 1 where both rows are the same constant."""
     mt, mp = t.mean(1, keepdims=True), p.mean(1, keepdims=True)
     cov = ((t - mt) * (p - mp)).mean(1)
     denom = t.var(1) + p.var(1) + (mt - mp)[:, 0] ** 2

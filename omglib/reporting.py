@@ -241,11 +241,10 @@ def postprocessing_sweep(results_folder, name: str):
 def va_errors(results_folder, name: str):
     """Test utterances in the VA space: an arrow from the label to the prediction."""
     import matplotlib.pyplot as plt
-    import pandas as pd
 
-    from omglib.experiments import get
+    from omglib.experiments import read_utterances
 
-    table = pd.read_csv(Path(results_folder) / get(name).slug / "utterances_test.csv", dtype={"video": str})
+    table = read_utterances(results_folder, name)
     fig, ax = plt.subplots(figsize=(5.2, 5))
     ax.quiver(table["valence_true"], table["arousal_true"], table["valence"] - table["valence_true"],
               table["arousal"] - table["arousal_true"], angles="xy", scale_units="xy", scale=1, width=0.003, alpha=0.6)
@@ -260,11 +259,10 @@ def va_errors(results_folder, name: str):
 def va_traces(results_folder, name: str, videos: int = 3):
     """Per-utterance labels and predictions along the first test videos."""
     import matplotlib.pyplot as plt
-    import pandas as pd
 
-    from omglib.experiments import get
+    from omglib.experiments import read_utterances
 
-    table = pd.read_csv(Path(results_folder) / get(name).slug / "utterances_test.csv", dtype={"video": str})
+    table = read_utterances(results_folder, name)
     chosen = list(dict.fromkeys(table["video"]))[:videos]
     fig, axes = plt.subplots(2, len(chosen), figsize=(4.2 * len(chosen), 5), squeeze=False, sharey=True)
     for col, video in enumerate(chosen):
