@@ -39,8 +39,8 @@ def notebooks() -> list[Path]:
 
 
 def context(profile: str = "quick", data_root: str | Path | None = None, frames: str | Path | None = None,
-            results: str | Path = "results", device: str = "auto", seed: int | None = None, force: bool = False,
-            progress: bool = True, generate: bool = False):
+            results: str | Path = "results", device: str = "auto", seeds: list[int] | None = None, force: bool = False,
+            progress: bool = True, generate: bool = False, workers: int | None = None):
     """The experiments' context for a profile and a data folder, pre-processing ``data_root``
     into ``frames`` first (a no-op when complete). Without ``data_root`` the profile's surrogate
     (data/synth-PROFILE) is used, generated first when ``generate``."""
@@ -61,7 +61,8 @@ def context(profile: str = "quick", data_root: str | Path | None = None, frames:
     elif not frames.is_dir():
         raise OmgError(f"neither {root} nor {frames} exists: run `omg synth --profile {chosen.name} --out {root}` "
                        "first, or pass data_root your OMG-Emotion (+ Aff-Wild2) folder")
-    return Context.create(chosen, frames, results, device, seed, progress=progress, force=force)
+    return Context.create(chosen, frames, results, device, tuple(seeds) if seeds else None, progress=progress, force=force,
+                          workers=workers or None)
 
 
 @dataclass
@@ -71,35 +72,50 @@ class BookRun:
 
 
 def build(profile: str = "quick", data_root: str | Path | None = None, frames: str | Path | None = None,
-          results: str | Path = "results", out: str | Path = "book", device: str = "auto", seed: int | None = None,
-          force: bool = False, progress: bool = True) -> BookRun:
+          results: str | Path = "results", out: str | Path = "book", device: str = "auto", seeds: list[int] | None = None,
+          force: bool = False, progress: bool = True, workers: int | None = None) -> BookRun:
     """Run every step for ``profile`` and render the site into ``out``/_build/html."""
     from omglib import experiments
 
     out = Path(out).resolve()
     run = BookRun(out / "_build" / "html")
     tic = time.perf_counter()
-    ctx = context(profile, data_root, frames, results, device, seed, force, progress, generate=True)
+    ctx = context(profile, data_root, frames, results, device, seeds, force, progress, generate=True, workers=workers)
     run.seconds["data and pre-processing"] = time.perf_counter() - tic
     tic = time.perf_counter()
-    for exp in experiments.table_order(sorted(experiments.TABLES)):
-        experiments.run(ctx, exp.name)
+    experiments.run(ctx, [e.name for e in experiments.table_order(sorted(experiments.TABLES))])
     run.seconds["experiments"] = time.perf_counter() - tic
     stage = out / "_source"
     _stage_sources(stage)
     figures(data_root_of(profile, data_root), stage / "build" / "figures")
     parameters = {"profile": ctx.profile.name, "data_root": str(Path(data_root).resolve()) if data_root else "",
                   "frames": str(ctx.frames.resolve()), "results": str(ctx.results.resolve()), "device": str(ctx.device),
-                  "seed": ctx.seed, "force": False}
-    for notebook in notebooks():
-        tic = time.perf_counter()
-        execute(notebook, stage / "notebooks" / notebook.name, parameters, progress)
-        run.seconds[f"notebook {notebook.stem}"] = time.perf_counter() - tic
+                  "seeds": list(ctx.seeds), "workers": ctx.workers, "force": False}
+    tic = time.perf_counter()
+    _execute_all(stage, parameters, ctx.workers, progress)
+    run.seconds[f"notebooks ({len(notebooks())}, {ctx.workers} at a time)"] = time.perf_counter() - tic
     tic = time.perf_counter()
     render(stage, out)
     run.seconds["jupyter-book"] = time.perf_counter() - tic
     write_json(out / "_build" / "timings.json", {k: round(v, 1) for k, v in run.seconds.items()})
     return run
+
+
+def _execute_all(stage: Path, parameters: dict, workers: int, progress: bool) -> None:
+    """Every chapter, ``workers`` at a time (each in its own kernel; the results they read are
+    already current, so they do not depend on each other)."""
+    from concurrent.futures import ProcessPoolExecutor
+    from multiprocessing import get_context
+
+    chapters = notebooks()
+    if workers <= 1:
+        for notebook in chapters:
+            execute(notebook, stage / "notebooks" / notebook.name, parameters, progress)
+        return
+    with ProcessPoolExecutor(workers, mp_context=get_context("forkserver")) as pool:
+        futures = [pool.submit(execute, nb, stage / "notebooks" / nb.name, parameters, False) for nb in chapters]
+        for future in futures:
+            future.result()  # the first failing chapter's OmgError, in chapter order
 
 
 def _stage_sources(stage: Path) -> None:

@@ -112,15 +112,15 @@ def _cmd_figure(args: argparse.Namespace) -> None:
 def _context(args: argparse.Namespace):
     from omglib.book import context
 
-    return context(args.profile, args.data_root, args.frames, args.results, args.device, args.seed, args.force,
-                   progress=not args.quiet)
+    return context(args.profile, args.data_root, args.frames, args.results, args.device, args.seeds, args.force,
+                   progress=not args.quiet, workers=args.workers)
 
 
 def _cmd_book(args: argparse.Namespace) -> None:
     from omglib import book
 
-    run = book.build(args.profile, args.data_root, args.frames, args.results, args.out, args.device, args.seed,
-                     args.force, progress=not args.quiet)
+    run = book.build(args.profile, args.data_root, args.frames, args.results, args.out, args.device, args.seeds,
+                     args.force, progress=not args.quiet, workers=args.workers)
     for stage, seconds in run.seconds.items():
         print(f"  {stage:40s} {seconds:7.1f} s")
     print(f"  {'total':40s} {sum(run.seconds.values()):7.1f} s")
@@ -153,38 +153,55 @@ def _cmd_run(args: argparse.Namespace) -> None:
     order = experiments.table_order(args.table) if args.table else []
     order += [e for e in chosen if e not in order]
     ctx = _context(args)
-    for exp in order:
-        state, _ = experiments.status(ctx, exp)
-        tic = time.perf_counter()
-        metrics = experiments.run(ctx, exp.name)
-        how = "re-used" if state == "current" and not ctx.force else f"{state} -> trained in {time.perf_counter() - tic:.0f} s"
-        print(f"{exp.name:58s} CCC V {metrics['ccc_valence']:6.3f} A {metrics['ccc_arousal']:6.3f} ({how})")
+    tic = time.perf_counter()
+    summaries = experiments.run(ctx, [e.name for e in order])
+    print(f"{len(summaries)} experiments x seeds {list(ctx.seeds)} in {time.perf_counter() - tic:.0f} s "
+          f"({ctx.workers} processes); mean over seeds (sd) [95% video-cluster interval]:")
+    for name, s in summaries.items():
+        print(f"{name:58s} V {s.ccc_valence:6.3f} ({s.sd_valence:.3f}) [{s.ci_valence[0]:.2f}, {s.ci_valence[1]:.2f}]"
+              f"  A {s.ccc_arousal:6.3f} ({s.sd_arousal:.3f}) [{s.ci_arousal[0]:.2f}, {s.ci_arousal[1]:.2f}]")
     for number in args.table or []:
-        print(f"\nTable {number} ({ctx.profile.name} profile, {ctx.frames}); CCC with (without) post-processing:")
+        print(f"\nTable {number} ({ctx.profile.name} profile, {ctx.frames}); CCC, mean over seeds +- sd [95% interval]:")
         print(format_table(experiments.table(ctx, number)))
 
 
 def _cmd_evaluate(args: argparse.Namespace) -> None:
+    import json
+
     from omglib.data.omg import read_omg_csv, read_predictions
-    from omglib.experiments import evaluate
+    from omglib.experiments import Scores
     from omglib.metrics import paired_bootstrap
 
     truth = read_omg_csv(args.truth)
     if not truth.attrs["has_labels"]:
         raise OmgError(f"{args.truth}: has no labels to evaluate against (use a labelled OMG CSV)")
     pred = read_predictions(args.predictions, truth)
-    m = evaluate(truth, pred[["valence", "arousal"]].to_numpy(), args.bootstrap, args.seed)
-    print(f"{args.predictions}: {len(truth)} utterances")
-    for d in ("valence", "arousal"):
-        lo, hi = m[f"ci_{d}"]
-        print(f"  {d:8s} CCC {m[f'ccc_{d}']:.4f} [95% CI {lo:.3f}, {hi:.3f}]  per-video CCC (early official) "
-              f"{m[f'ccc_per_video_{d}']:.4f}  PCC {m[f'pcc_{d}']:.4f}  MSE {m[f'mse_{d}']:.4f}")
+    m = Scores.of(truth, pred[["valence", "arousal"]].to_numpy(), args.bootstrap, args.seed)
+    videos = truth["video"].to_numpy()
+    tests = {}
     if args.compare:
         other = read_predictions(args.compare, truth)
-        for d in ("valence", "arousal"):
-            test = paired_bootstrap(truth[d], pred[d], other[d], args.bootstrap, args.seed)
-            print(f"  {d:8s} vs {args.compare}: difference {test['difference']:+.4f} "
-                  f"[{test['low']:+.3f}, {test['high']:+.3f}], p = {test['p_value']:.3g}")
+        tests = {d: paired_bootstrap(truth[d], pred[d], other[d], args.bootstrap, args.seed, clusters=videos)
+                 for d in ("valence", "arousal")}
+    if args.json:
+        out = {"ccc_valence": m.ccc_valence, "ccc_arousal": m.ccc_arousal, "ci_valence": list(m.ci_valence),
+               "ci_arousal": list(m.ci_arousal), "ci_utterance_valence": list(m.ci_utterance_valence),
+               "ci_utterance_arousal": list(m.ci_utterance_arousal), "ccc_per_video_valence": m.ccc_per_video_valence,
+               "ccc_per_video_arousal": m.ccc_per_video_arousal, "n_videos": m.n_videos, "n_utterances": m.n_utterances}
+        if tests:
+            out["compare"] = {"file": args.compare, **tests}
+        print(json.dumps(out))
+        return
+    print(f"{args.predictions}: {m.n_utterances} utterances of {m.n_videos} videos")
+    for d in ("valence", "arousal"):
+        lo, hi = getattr(m, f"ci_{d}")
+        ulo, uhi = getattr(m, f"ci_utterance_{d}")
+        print(f"  {d:8s} CCC {getattr(m, f'ccc_{d}'):.4f} [95% CI, videos resampled {lo:.3f}, {hi:.3f}; utterances "
+              f"resampled {ulo:.3f}, {uhi:.3f}]  per-video CCC (early official) {getattr(m, f'ccc_per_video_{d}'):.4f}  "
+              f"PCC {getattr(m, f'pcc_{d}'):.4f}  MSE {getattr(m, f'mse_{d}'):.4f}")
+    for d, test in tests.items():
+        print(f"  {d:8s} vs {args.compare}: difference {test['difference']:+.4f} "
+              f"[{test['low']:+.3f}, {test['high']:+.3f}] (videos resampled), p = {test['p_value']:.3g}")
 
 
 def _experiment_options(parser: argparse.ArgumentParser) -> None:
@@ -194,7 +211,10 @@ def _experiment_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--frames", default=None, help="FrameStore folder (default data/frames-PROFILE)")
     parser.add_argument("--results", default="results", help="results root (results/PROFILE/EXPERIMENT/)")
     parser.add_argument("--device", default="auto", help="auto (cuda when present), cpu, cuda, cuda:1 ...")
-    parser.add_argument("--seed", type=int, default=None, help="default: the profile's seed")
+    parser.add_argument("--seeds", type=int, nargs="+", default=None,
+                        help="training seeds (default: the profile's, e.g. 0 1 2); stored seeds are re-used")
+    parser.add_argument("--workers", type=int, default=None,
+                        help="processes for independent trainings (default: one per core on CPU, 1 on a GPU)")
     parser.add_argument("--force", action="store_true", help="retrain even when the stored result is current")
     parser.add_argument("--quiet", action="store_true", help="no progress bars")
 
@@ -249,6 +269,7 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--compare", default=None, help="a second predictions CSV: paired bootstrap test")
     evaluate.add_argument("--bootstrap", type=int, default=1000, help="resamples for intervals and the test")
     evaluate.add_argument("--seed", type=int, default=0)
+    evaluate.add_argument("--json", action="store_true", help="print one JSON object (official pooled CCC, video-cluster intervals)")
     evaluate.set_defaults(func=_cmd_evaluate)
 
     book = commands.add_parser("book", help="everything: data, pre-processing, Tables 3-6, notebooks, the static site")

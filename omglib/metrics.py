@@ -142,23 +142,87 @@ def _ccc_rows(t: np.ndarray, p: np.ndarray) -> np.ndarray:
     return np.where(denom > 0, 2 * cov / np.where(denom > 0, denom, 1), 1.0)
 
 
-def bootstrap_ccc(y_true, y_pred, reps: int = 1000, seed: int = 0, level: float = 0.95) -> tuple[float, float]:
-    """Percentile bootstrap confidence interval of the CCC, resampling utterances."""
-    t, p = _pair(y_true, y_pred)
-    idx = np.random.default_rng(seed).integers(0, t.size, size=(reps, t.size))
-    values = _ccc_rows(t[idx], p[idx])
+def resample_weights(n: int, reps: int = 1000, seed: int = 0, clusters=None) -> np.ndarray:
+    """(reps, n) bootstrap weights: how often each value is drawn in each resample.
+
+    With ``clusters`` (one label per value, e.g. the video of each utterance) whole clusters
+    are drawn with replacement and every value of a cluster gets its cluster's count: the
+    cluster (video) bootstrap, which respects that utterances of one video share a speaker and
+    a mood. Without, values are drawn one by one (the utterance bootstrap).
+    """
+    rng = np.random.default_rng(seed)
+    if clusters is None:
+        return rng.multinomial(n, np.full(n, 1 / n), size=reps).astype(np.float64)
+    _, member = np.unique(np.asarray(clusters), return_inverse=True)
+    k = member.max() + 1
+    counts = rng.multinomial(k, np.full(k, 1 / k), size=reps).astype(np.float64)
+    return counts[:, member]
+
+
+def _weighted_ccc(t: np.ndarray, p: np.ndarray, w: np.ndarray) -> np.ndarray:
+    """CCC of (N, K) truth against (S, N, K) predictions under each row of (R, N) weights:
+    (R, S, K), population moments of the weighted sample."""
+    total = w.sum(1)[:, None, None]
+    wt = np.einsum("rn,nk->rk", w, t)[:, None] / total
+    mp = np.einsum("rn,snk->rsk", w, p) / total
+    vt = np.einsum("rn,nk->rk", w, t**2)[:, None] / total - wt**2
+    vp = np.einsum("rn,snk->rsk", w, p**2) / total - mp**2
+    cov = np.einsum("rn,snk->rsk", w, p * t) / total - mp * wt
+    denom = vt + vp + (wt - mp) ** 2
+    return np.where(denom > 0, 2 * cov / np.where(denom > 0, denom, 1), 1.0)
+
+
+def _stacked(y_true, y_pred) -> tuple[np.ndarray, np.ndarray]:
+    """Truth as (N, K) and predictions as (S, N, K): one row per seed, K dimensions (a 1-D
+    truth is one dimension, a 1-D or (N, K) prediction one seed)."""
+    t = np.asarray(y_true, dtype=np.float64)
+    t = t[:, None] if t.ndim == 1 else t
+    p = np.asarray(y_pred, dtype=np.float64)
+    if p.ndim == 1 or (p.ndim == 2 and t.shape[1] == 1 and p.shape[-1] != 1):
+        p = p.reshape(-1, t.shape[0], 1) if p.ndim == 2 else p[None, :, None]
+    elif p.ndim == 2:
+        p = p[None]
+    if p.shape[1:] != t.shape:
+        raise ValueError(f"y_true has shape {t.shape}, y_pred {p.shape[1:]} per seed")
+    if t.shape[0] == 0:
+        raise ValueError("no values to score")
+    return t, p
+
+
+def resampled_ccc(y_true, y_pred, reps: int = 1000, seed: int = 0, clusters=None) -> np.ndarray:
+    """(reps, K) bootstrap replicates of the CCC per dimension, each the mean over seeds.
+
+    ``y_true`` (N,) or (N, K); ``y_pred`` (N,), (N, K), (S, N) for one dimension or (S, N, K):
+    rows are training seeds. Each resample draws videos (``clusters``: the video of each
+    value) or values, and scores it with the pooled CCC (the final official evaluation).
+    """
+    t, p = _stacked(y_true, y_pred)
+    return _weighted_ccc(t, p, resample_weights(len(t), reps, seed, clusters)).mean(1)
+
+
+def interval(values: np.ndarray, level: float = 0.95) -> tuple[float, float]:
+    """The central ``level`` percentile interval of bootstrap replicates."""
     return float(np.quantile(values, (1 - level) / 2)), float(np.quantile(values, (1 + level) / 2))
 
 
-def paired_bootstrap(y_true, pred_a, pred_b, reps: int = 1000, seed: int = 0) -> dict[str, float]:
-    """Is network A's CCC different from B's on the same utterances? Paired bootstrap over
-    utterances: the difference, its 95% interval, and a two-sided p-value (the share of
-    resamples whose difference falls on the other side of 0, doubled)."""
-    t, a = _pair(y_true, pred_a)
-    _, b = _pair(y_true, pred_b)
-    idx = np.random.default_rng(seed).integers(0, t.size, size=(reps, t.size))
-    diffs = _ccc_rows(t[idx], a[idx]) - _ccc_rows(t[idx], b[idx])
-    observed = ccc(t, a) - ccc(t, b)
+def bootstrap_ccc(y_true, y_pred, reps: int = 1000, seed: int = 0, level: float = 0.95,
+                  clusters=None) -> tuple[float, float]:
+    """Percentile bootstrap interval of one dimension's CCC (the mean over seeds when ``y_pred``
+    has a row per seed); ``clusters`` (the video of each utterance) resamples videos."""
+    return interval(resampled_ccc(y_true, y_pred, reps, seed, clusters)[:, 0], level)
+
+
+def paired_bootstrap(y_true, pred_a, pred_b, reps: int = 1000, seed: int = 0, clusters=None) -> dict[str, float]:
+    """Is A's CCC different from B's on the same utterances? Both are scored on the same
+    resamples (videos when ``clusters`` is given, else utterances). With (N, K) truth the
+    compared number is the mean CCC over the K dimensions ((V + A) / 2); rows of (S, N, ...)
+    predictions are seeds, averaged. Returns the difference, its 95% interval, and a two-sided
+    p-value (the share of resamples whose difference falls on the other side of 0, doubled)."""
+    t, a = _stacked(y_true, pred_a)
+    _, b = _stacked(y_true, pred_b)
+    w = resample_weights(len(t), reps, seed, clusters)
+    diffs = (_weighted_ccc(t, a, w).mean(1) - _weighted_ccc(t, b, w).mean(1)).mean(1)
+    observed = float((_weighted_ccc(t, a, np.ones((1, len(t)))) - _weighted_ccc(t, b, np.ones((1, len(t))))).mean())
     other_side = np.mean(diffs <= 0) if observed > 0 else np.mean(diffs >= 0)
-    return {"difference": observed, "low": float(np.quantile(diffs, 0.025)), "high": float(np.quantile(diffs, 0.975)),
-            "p_value": float(min(1.0, 2 * other_side))}
+    low, high = interval(diffs)
+    return {"difference": observed, "low": low, "high": high, "p_value": float(min(1.0, 2 * other_side))}

@@ -85,11 +85,12 @@ def preprocessing_steps(video, frames: int = 4, crop_size: int = 96):
 
 
 def format_table(table) -> str:
-    """A table of `omglib.experiments.table` as the paper prints it: CCC with (without) post-processing."""
-    lines = [f"{'experiment':58s} {'valence':>15s} {'arousal':>15s} {'mean':>15s}"]
+    """A table of `omglib.experiments.table` as text: CCC mean over seeds +- sd, 95% video-cluster interval."""
+    lines = [f"{'experiment':58s} {'valence':>26s} {'arousal':>26s} {'mean':>26s}"]
     for _, row in table.iterrows():
-        cells = [f"{row[f'ccc_{k}']:.3f} ({row[f'ccc_{k}_raw']:.3f})" for k in ("valence", "arousal", "mean")]
-        lines.append(f"{row['experiment']:58s} " + " ".join(f"{c:>15s}" for c in cells))
+        cells = [f"{row[f'ccc_{k}']:.3f}+-{row[f'sd_{k}']:.3f} [{_interval(row[f'ci_{k}'])[1:-1]}]"
+                 for k in ("valence", "arousal", "mean")]
+        lines.append(f"{row['experiment']:58s} " + " ".join(f"{c:>26s}" for c in cells))
     return "\n".join(lines)
 
 
@@ -120,34 +121,107 @@ PAPER_QUADRANT_MSE = {"V>=0,A<0": (0.101, 0.031), "V>=0,A>=0": (0.055, 0.021), "
 
 
 def comparison(table, source: str = "surrogate"):
-    """Table 3-6 rows next to the paper's numbers, each column labelled with its data."""
+    """Table 3-6 rows next to the paper's numbers, each column labelled with its data: the
+    mean over seeds +- the standard deviation across seeds, and the 95% video-cluster interval."""
     import pandas as pd
 
     rows = []
     for _, row in table.iterrows():
         paper = PAPER_CCC.get(row["experiment"], (np.nan, np.nan))
-        rows.append({"experiment": row["experiment"],
-                     f"V ({source})": row["ccc_valence"], f"A ({source})": row["ccc_arousal"],
-                     f"V 95% CI ({source})": _interval(row["ci_valence"]), f"A 95% CI ({source})": _interval(row["ci_arousal"]),
+        cells = {"seeds": row["seeds"]}
+        for key, label in (("valence", "V"), ("arousal", "A")):
+            cells[f"{label} ({source})"] = f"{row[f'ccc_{key}']:.3f} ± {row[f'sd_{key}']:.3f}" if row["seeds"] else ""
+            cells[f"{label} 95% CI ({source})"] = _interval(row[f"ci_{key}"])
+        if row["sd_mean_cnn_seeds"] == row["sd_mean_cnn_seeds"]:  # frame CNNs: the spread over CNN pre-training seeds too
+            cells[f"mean, CNN seeds too ({source})"] = f"{row['ccc_mean_cnn_seeds']:.3f} ± {row['sd_mean_cnn_seeds']:.3f}"
+        rows.append({"experiment": row["experiment"], **cells,
                      "V (paper, real OMG)": paper[0], "A (paper, real OMG)": paper[1]})
-    return pd.DataFrame(rows).set_index("experiment")
+    return pd.DataFrame(rows).set_index("experiment").fillna("")
 
 
 def _interval(ci) -> str:
     return f"[{ci[0]:.2f}, {ci[1]:.2f}]" if isinstance(ci, (list, tuple)) else ""
 
 
-def quadrant_comparison(metrics: dict, source: str = "surrogate"):
-    """Table 7: per-region MSE of one experiment (arousal on OMG's [0, 1] scale) beside the paper's."""
-    import pandas as pd
+def rows_plot(table, source: str = "surrogate", title: str = ""):
+    """Each row's valence and arousal CCC: mean over seeds (dot), 95% video-cluster interval
+    (bar), and the paper's number on the real OMG test set (cross), so that a reader sees the
+    comparison before reading a number."""
+    import matplotlib.pyplot as plt
 
-    rows = []
-    for region in metrics["quadrant_mse"]:
-        name = region["index"]
-        paper = PAPER_QUADRANT_MSE[name]
-        rows.append({"region": name, "utterances": region["n"], f"MSE-V ({source})": region["mse_valence"],
-                     f"MSE-A ({source})": region["mse_arousal"] / 4, "MSE-V (paper)": paper[0], "MSE-A (paper)": paper[1]})
-    return pd.DataFrame(rows).set_index("region")
+    names = list(table["experiment"])
+    fig, axes = plt.subplots(1, 2, figsize=(11, 0.45 * len(names) + 1.4), sharey=True)
+    y = np.arange(len(names))[::-1]
+    for ax, (key, label) in zip(axes, (("valence", "valence"), ("arousal", "arousal"))):
+        mean = table[f"ccc_{key}"].to_numpy(float)
+        ci = np.array([c if isinstance(c, (list, tuple)) else (np.nan, np.nan) for c in table[f"ci_{key}"]], float)
+        ax.errorbar(mean, y, xerr=[mean - ci[:, 0], ci[:, 1] - mean], fmt="o", color="tab:blue", capsize=3,
+                    label=f"this book ({source}): mean over seeds, 95% interval")
+        paper = [PAPER_CCC.get(n, (np.nan, np.nan))[0 if key == "valence" else 1] for n in names]
+        ax.scatter(paper, y, marker="x", color="tab:red", zorder=3, label="paper (real OMG)")
+        ax.axvline(0, color="grey", lw=0.6)
+        ax.set_xlabel(f"test CCC, {label}")
+    axes[0].set_yticks(y, names, fontsize=8)
+    axes[0].legend(fontsize=7, loc="lower left")
+    fig.suptitle(title, fontsize=10)
+    fig.tight_layout()
+    return fig
+
+
+def claims_forest(claims):
+    """A forest plot of the claims table: each claim's difference in mean CCC (this book, mean
+    over seeds, 95% paired video-cluster interval, coloured by verdict) and the paper's (cross)."""
+    import matplotlib.pyplot as plt
+
+    colours = {"holds": "tab:green", "does not hold": "tab:red", "cannot tell at this size": "tab:grey"}
+    y = np.arange(len(claims))[::-1]
+    fig, ax = plt.subplots(figsize=(9, 0.45 * len(claims) + 1.2))
+    for yi, (_, row) in zip(y, claims.iterrows()):
+        ax.errorbar(row["difference"], yi, xerr=[[row["difference"] - row["low"]], [row["high"] - row["difference"]]],
+                    fmt="o", color=colours[row["verdict"]], capsize=3)
+    ax.scatter(claims["paper difference"], y, marker="x", color="black", zorder=3, label="paper (real OMG)")
+    for verdict, colour in colours.items():
+        ax.scatter([], [], color=colour, label=f"this book: {verdict}")
+    ax.axvline(0, color="grey", lw=0.8)
+    ax.set_yticks(y, claims["claim"], fontsize=8)
+    ax.set_xlabel("difference in mean CCC ((V + A) / 2), better minus worse")
+    ax.legend(fontsize=7, loc="lower right")
+    fig.tight_layout()
+    return fig
+
+
+def fit_curves(histories: dict, title: str = ""):
+    """Training CCC (dashed, mean over the epoch's batches) and validation CCC (solid) per epoch
+    of each run in ``histories`` (label -> history.csv frame): a gap is over-fitting, a flat
+    line a network that does not learn."""
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(1, 2, figsize=(12, 3.6), sharey=True)
+    for i, (label, history) in enumerate(histories.items()):
+        colour = f"C{i % 10}"
+        for ax, dim in zip(axes, ("valence", "arousal")):
+            ax.plot(history["epoch"], history[f"val_ccc_{dim}"], color=colour, marker=".", label=label)
+            if f"train_ccc_{dim}" in history:
+                ax.plot(history["epoch"], history[f"train_ccc_{dim}"], color=colour, ls="--", alpha=0.7)
+    for ax, dim in zip(axes, ("valence", "arousal")):
+        ax.set_title(f"{dim}: validation (solid) and training (dashed) CCC", fontsize=9)
+        ax.set_xlabel("epoch")
+        ax.axhline(0, color="grey", lw=0.5)
+    axes[1].legend(fontsize=7, loc="best")
+    fig.suptitle(title, fontsize=10)
+    fig.tight_layout()
+    return fig
+
+
+def quadrant_comparison(utterances, source: str = "surrogate"):
+    """Table 7: per-region MSE of one run's test utterances (arousal on OMG's [0, 1] scale) beside the paper's."""
+    from omglib.metrics import quadrant_mse
+
+    truth = utterances[["valence_true", "arousal_true"]].to_numpy()
+    table = quadrant_mse(truth, utterances[["valence", "arousal"]].to_numpy(), arousal_scale="omg")
+    table = table.rename(columns={"n": "utterances", "mse_valence": f"MSE-V ({source})", "mse_arousal": f"MSE-A ({source})"})
+    paper = np.array([PAPER_QUADRANT_MSE[region] for region in table.index])
+    return table.assign(**{"MSE-V (paper)": paper[:, 0], "MSE-A (paper)": paper[:, 1]}).rename_axis("region")
 
 
 def va_histograms(utterances, bins: int = 20):
@@ -192,16 +266,16 @@ def utterance_statistics(utterances):
     return fig
 
 
-def training_curves(results_folder, names: list[str]):
-    """Training loss and validation CCC per epoch (OMG stage) of each experiment."""
+def training_curves(ctx, names: list[str], seed: int | None = None):
+    """Training loss and validation CCC per epoch (OMG stage) of each experiment (one seed)."""
     import matplotlib.pyplot as plt
     import pandas as pd
 
-    from omglib.experiments import get
+    from omglib.experiments import folder
 
     fig, (loss_ax, val_ax, ar_ax) = plt.subplots(1, 3, figsize=(14, 3.6))
     for name in names:
-        path = Path(results_folder) / get(name).slug / "history.csv"
+        path = folder(ctx, name, seed) / "history.csv"
         if not path.is_file():
             continue
         history = pd.read_csv(path)
@@ -217,14 +291,14 @@ def training_curves(results_folder, names: list[str]):
     return fig
 
 
-def postprocessing_sweep(results_folder, name: str):
-    """Validation CCC per window of the median filter and of the utterance smoothing."""
+def postprocessing_sweep(ctx, name: str, seed: int | None = None):
+    """Validation CCC per window of the median filter and of the utterance smoothing (one seed)."""
     import matplotlib.pyplot as plt
     import pandas as pd
 
-    from omglib.experiments import get
+    from omglib.experiments import folder
 
-    sweep = pd.read_csv(Path(results_folder) / get(name).slug / "postprocessing_sweep.csv")
+    sweep = pd.read_csv(folder(ctx, name, seed) / "postprocessing_sweep.csv")
     fig, axes = plt.subplots(1, 2, figsize=(10, 3.4))
     for ax, (stage, part) in zip(axes, sweep.groupby("stage", sort=False)):
         for dim, line in part.groupby("dimension"):
@@ -238,13 +312,13 @@ def postprocessing_sweep(results_folder, name: str):
     return fig
 
 
-def va_errors(results_folder, name: str):
-    """Test utterances in the VA space: an arrow from the label to the prediction."""
+def va_errors(ctx, name: str, seed: int | None = None):
+    """Test utterances in the VA space: an arrow from the label to the prediction (one seed)."""
     import matplotlib.pyplot as plt
 
-    from omglib.experiments import read_utterances
+    from omglib.experiments import utterances
 
-    table = read_utterances(results_folder, name)
+    table = utterances(ctx, name, seed)
     fig, ax = plt.subplots(figsize=(5.2, 5))
     ax.quiver(table["valence_true"], table["arousal_true"], table["valence"] - table["valence_true"],
               table["arousal"] - table["arousal_true"], angles="xy", scale_units="xy", scale=1, width=0.003, alpha=0.6)
@@ -256,13 +330,13 @@ def va_errors(results_folder, name: str):
     return fig
 
 
-def va_traces(results_folder, name: str, videos: int = 3):
-    """Per-utterance labels and predictions along the first test videos."""
+def va_traces(ctx, name: str, videos: int = 3, seed: int | None = None):
+    """Per-utterance labels and predictions along the first test videos (one seed)."""
     import matplotlib.pyplot as plt
 
-    from omglib.experiments import read_utterances
+    from omglib.experiments import utterances
 
-    table = read_utterances(results_folder, name)
+    table = utterances(ctx, name, seed)
     chosen = list(dict.fromkeys(table["video"]))[:videos]
     fig, axes = plt.subplots(2, len(chosen), figsize=(4.2 * len(chosen), 5), squeeze=False, sharey=True)
     for col, video in enumerate(chosen):
@@ -278,3 +352,84 @@ def va_traces(results_folder, name: str, videos: int = 3):
     axes[0, 0].legend(fontsize=7)
     fig.tight_layout()
     return fig
+
+
+def caption(ctx, summaries: dict) -> str:
+    """What every number of a chapter's tables is: a mean over which seeds, sharing what, with
+    which interval, on how many test videos."""
+    first = next(iter(summaries.values()))
+    shared = (f"The frame-by-frame CNN pre-training is shared by the seeds (seed {ctx.cnn_seed}); for the frame CNNs "
+              "a further column seeds the pre-training too, to show the spread that sharing hides. "
+              if ctx.profile.train.share_cnn else "Each seed also seeds its CNN's pre-training. ")
+    return (f"CCC on the test split: mean over {len(first.seeds)} training seeds ({', '.join(map(str, first.seeds))}) "
+            f"± the standard deviation across seeds; seeds change initialisation, shuffling and dropout, the data stay "
+            f"fixed. {shared}Intervals: 95% bootstrap of the mean over seeds, resampling the "
+            f"{first.n_test_videos} test videos ({first.n_test_utterances} utterances).")
+
+
+def claims_display(claims):
+    """The claims table as the book prints it."""
+    shown = claims.assign(**{"this book (95% interval)": [f"{r.difference:+.3f} [{r.low:+.3f}, {r.high:+.3f}]"
+                                                            for r in claims.itertuples()]})
+    return shown[["claim", "comparison", "paper difference V", "paper difference A", "paper difference",
+                  "this book (95% interval)", "p_value", "verdict"]].rename(
+        columns={"paper difference": "paper, mean of V and A", "p_value": "p"}).set_index("claim")
+
+
+def claims_table(ctx, source: str, keyword: str = ""):
+    """The claims that a chapter's table (``source``, e.g. "Table 5") tests, computed."""
+    import pandas as pd
+
+    from omglib.experiments import CLAIMS, compare
+    from omglib.experiments.analysis import paper_difference
+
+    rows = []
+    for claim in CLAIMS:
+        if claim.source == source and keyword in claim.claim:
+            test, paper = compare(ctx, claim), paper_difference(claim)
+            rows.append({"claim": claim.claim, "comparison": f"{claim.better} vs {claim.than}", "paper difference V": paper[0],
+                         "paper difference A": paper[1], "paper difference": paper[2], **test})
+    return claims_display(pd.DataFrame(rows))
+
+
+def fit_summary(ctx, names: list[str]) -> str:
+    """One line per run: where it stopped and the gap between training and validation CCC there."""
+    from omglib.experiments import history
+
+    lines = []
+    for name in names:
+        h = history(ctx, name)
+        best = h.loc[h["val_score"].idxmax()]
+        fitted = (best["train_ccc_valence"] + best["train_ccc_arousal"]) / 2
+        lines.append(f"- {name}: best epoch {int(best['epoch'])} of {len(h)}, validation CCC {best['val_score']:.3f}, "
+                     f"training CCC {fitted:.3f} (gap {fitted - best['val_score']:+.3f})")
+    return "\n".join(lines)
+
+
+def postprocessing_table(ctx, names: list[str]):
+    """Per experiment: the windows chosen on validation (first seed) and the test CCC without
+    and with post-processing (means over seeds)."""
+    import pandas as pd
+
+    from omglib.experiments import load, load_summary
+
+    rows = []
+    for name in names:
+        s, first = load_summary(ctx, name), load(ctx, name)
+        chosen = first.postprocessing or {}
+        rows.append({"experiment": name, "median windows (V, A)": chosen.get("median_window"),
+                     "smoothing windows (V, A)": chosen.get("smoothing_window"),
+                     "V without": s.raw_ccc_valence, "V with": s.ccc_valence,
+                     "A without": s.raw_ccc_arousal, "A with": s.ccc_arousal})
+    return pd.DataFrame(rows).set_index("experiment")
+
+
+def timings(ctx, chosen):
+    """Seconds each experiment took, summed over its seeds (each process's own wall time)."""
+    import pandas as pd
+
+    from omglib.experiments import load_summary
+
+    rows = [{"experiment": e.name, "seeds": len(s.seeds), "seconds, all seeds": s.wall_seconds}
+            for e in chosen if (s := load_summary(ctx, e.name))]
+    return pd.DataFrame(rows).set_index("experiment")

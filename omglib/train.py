@@ -27,7 +27,7 @@ from torch.utils.data import DataLoader
 
 from omglib.data.sequences import SequenceDataset
 from omglib.io import atomic_path
-from omglib.losses import ccc_loss
+from omglib.losses import ccc_loss, ccc_torch
 
 log = logging.getLogger(__name__)
 
@@ -68,21 +68,41 @@ def _autocast(device: torch.device):
     return torch.autocast("cuda", dtype=torch.bfloat16) if device.type == "cuda" else torch.autocast("cpu", enabled=False)
 
 
+@dataclass(frozen=True)
+class FitSettings:
+    """How one network is trained: the optimiser's step size, the epochs, when to stop, the
+    batch and the multi-task weights of Eq. 3 (from `omglib.config.TrainConfig`)."""
+
+    lr: float
+    epochs: int
+    patience: int  # epochs without a better validation score before stopping
+    batch_size: int
+    loss_weights: tuple[float, float] = (0.5, 0.5)
+
+
 @dataclass
 class FitResult:
-    history: pd.DataFrame  # epoch, loss, val_ccc_valence, val_ccc_arousal, val_score, seconds
+    history: pd.DataFrame  # epoch, loss, train_ccc_*, val_ccc_valence, val_ccc_arousal, val_score, seconds
     best_epoch: int
     best_score: float
     frames_per_second: float  # training frames per second (forward + backward), last run
 
 
-def fit(model: nn.Module, train: SequenceDataset, score: Callable[[nn.Module], tuple[float, float]], lr: float,
-        epochs: int, patience: int, batch_size: int, checkpoint: str | Path, seed: int, device: torch.device,
-        loss_weights: tuple[float, float] = (0.5, 0.5), resume: bool = True, progress: bool = True,
-        desc: str = "train") -> FitResult:
+def _batch_ccc(pred: torch.Tensor, labels: torch.Tensor, mask: torch.Tensor) -> np.ndarray:
+    """[valence, arousal] CCC of one training batch (what Eq. 3 maximises), for the history."""
+    with torch.no_grad():
+        m = mask.unsqueeze(-1).expand_as(labels).reshape(-1, 2).T
+        return ccc_torch(pred.detach().reshape(-1, 2).T, labels.reshape(-1, 2).T, m).cpu().numpy()
+
+
+def fit(model: nn.Module, train: SequenceDataset, score: Callable[[nn.Module], tuple[float, float]],
+        settings: FitSettings, *, checkpoint: str | Path, seed: int, device: torch.device, resume: bool = True,
+        progress: bool = True, desc: str = "train") -> FitResult:
     """Train ``model`` in place and leave it holding its best weights.
 
     ``score(model)`` returns the validation CCC (valence, arousal); their mean selects the model.
+    The history also keeps the training CCC (mean over the epoch's batches), so that
+    over-fitting shows as a gap between the two.
     """
     from tqdm import tqdm
 
@@ -90,7 +110,7 @@ def fit(model: nn.Module, train: SequenceDataset, score: Callable[[nn.Module], t
     model.to(device)
     if device.type == "cuda":
         model.to(memory_format=torch.channels_last)
-    optimizer = torch.optim.Adam([p for p in model.parameters() if p.requires_grad], lr=lr)
+    optimizer = torch.optim.Adam([p for p in model.parameters() if p.requires_grad], lr=settings.lr)
     history: list[dict] = []
     best_state, best_score, best_epoch, start = None, -np.inf, -1, 0
     if resume and checkpoint.is_file():
@@ -101,31 +121,36 @@ def fit(model: nn.Module, train: SequenceDataset, score: Callable[[nn.Module], t
         start = state["epoch"] + 1
         log.info("%s: resuming after epoch %d", checkpoint, state["epoch"])
     speed = 0.0
+    epochs, batch_size = settings.epochs, settings.batch_size
     for epoch in range(start, epochs):
-        if epoch - best_epoch > patience and best_epoch >= 0:
+        if epoch - best_epoch > settings.patience and best_epoch >= 0:
             break
         generator = torch.Generator().manual_seed(seed * 100_003 + epoch)
         torch.manual_seed(seed * 100_003 + epoch)  # dropout
         loader = DataLoader(train, batch_size=batch_size, shuffle=True, generator=generator, drop_last=len(train) > batch_size)
         model.train()
-        losses, frames, tic = [], 0, time.perf_counter()
+        losses, train_ccc, frames, tic = [], [], 0, time.perf_counter()
         with tqdm(loader, desc=f"{desc} epoch {epoch + 1}/{epochs}", unit="batch", disable=not progress, leave=False) as bar:
             for inputs, landmarks, labels, mask in bar:
                 if not mask.any():
                     continue
                 with _autocast(device):
                     pred = model(_to(inputs, device), landmarks.to(device))
-                loss = ccc_loss(pred, labels.to(device), mask.to(device), loss_weights)
+                labels, mask = labels.to(device), mask.to(device)
+                loss = ccc_loss(pred, labels, mask, settings.loss_weights)
                 optimizer.zero_grad(set_to_none=True)
                 loss.backward()
                 optimizer.step()
                 losses.append(loss.item())
+                train_ccc.append(_batch_ccc(pred, labels, mask))
                 frames += _frames_in(inputs)
                 bar.set_postfix(loss=f"{np.mean(losses):.3f}")
         seconds = time.perf_counter() - tic
         speed = frames / max(seconds, 1e-9)
         valence, arousal = score(model)
+        fitted = np.mean(train_ccc, 0) if train_ccc else (np.nan, np.nan)
         row = {"epoch": epoch + 1, "loss": float(np.mean(losses)) if losses else float("nan"),
+               "train_ccc_valence": float(fitted[0]), "train_ccc_arousal": float(fitted[1]),
                "val_ccc_valence": valence, "val_ccc_arousal": arousal, "val_score": (valence + arousal) / 2,
                "seconds": seconds, "frames_per_second": speed}
         history.append(row)

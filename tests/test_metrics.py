@@ -4,6 +4,7 @@ import pytest
 from scipy.stats import pearsonr
 
 from omglib import metrics
+from omglib.metrics import ccc
 
 
 def official_ccc(y_true, y_pred):
@@ -71,3 +72,51 @@ def test_both_official_evaluations():
     assert partly["videos_scored_valence"] == 3 and partly["videos_scored_arousal"] == 2
     with pytest.raises(ValueError, match="no prediction"):
         metrics.omg_ccc(truth, pred.iloc[1:])
+
+
+def _videos_with_a_mood(rng, videos: int, per_video: int = 5):
+    """Utterances whose label and error share a per-video part (a speaker's mood and bias),
+    as on the real OMG test set where most variance lies between videos."""
+    video = np.repeat(np.arange(videos), per_video)
+    truth = rng.normal(0, 0.8, videos)[video] + rng.normal(0, 0.3, video.size)
+    pred = 0.7 * truth + rng.normal(0, 0.5, videos)[video] + rng.normal(0, 0.2, video.size)
+    return truth, pred, video
+
+
+def test_video_cluster_interval_is_wider_and_covers_about_95_percent():
+    from omglib.metrics import bootstrap_ccc
+
+    rng = np.random.default_rng(0)
+    big_t, big_p, _ = _videos_with_a_mood(rng, 40_000)
+    population = ccc(big_t, big_p)  # the CCC of the data-generating process (pooled over many videos)
+    hits = {"video": 0, "utterance": 0}
+    widths = {"video": [], "utterance": []}
+    trials = 200
+    for trial in range(trials):
+        t, p, video = _videos_with_a_mood(rng, 40)
+        for kind, clusters in (("video", video), ("utterance", None)):
+            lo, hi = bootstrap_ccc(t, p, reps=400, seed=trial, clusters=clusters)
+            hits[kind] += lo <= population <= hi
+            widths[kind].append(hi - lo)
+    assert np.mean(widths["video"]) > 1.5 * np.mean(widths["utterance"])
+    assert 0.88 <= hits["video"] / trials <= 0.99  # near the nominal 95%
+    assert hits["utterance"] / trials < 0.8  # resampling utterances as if independent under-covers
+
+
+def test_paired_bootstrap_over_seeds_and_dimensions():
+    from omglib.metrics import paired_bootstrap, resampled_ccc
+
+    rng = np.random.default_rng(1)
+    t, p, video = _videos_with_a_mood(rng, 30)
+    truth = np.stack([t, -t], 1)
+    good = np.stack([np.stack([p, -p], 1) + rng.normal(0, 0.05, (t.size, 2)) for _ in range(3)])  # 3 seeds
+    worse = good + rng.normal(0, 0.8, good.shape)
+    test = paired_bootstrap(truth, good, worse, reps=500, clusters=video)
+    expected = np.mean([[ccc(truth[:, d], s[:, d]) for d in range(2)] for s in good]) - \
+        np.mean([[ccc(truth[:, d], s[:, d]) for d in range(2)] for s in worse])
+    assert test["difference"] == pytest.approx(expected)
+    assert test["low"] > 0 and test["p_value"] < 0.05
+    same = paired_bootstrap(truth, good, good, reps=200, clusters=video)
+    assert same["difference"] == 0 and same["low"] == same["high"] == 0
+    replicates = resampled_ccc(truth, good, reps=50, clusters=video)
+    assert replicates.shape == (50, 2)

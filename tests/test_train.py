@@ -1,5 +1,6 @@
 import json
 import subprocess
+from dataclasses import replace
 import sys
 
 import numpy as np
@@ -16,7 +17,7 @@ from omglib.data.store import FrameStore
 from omglib.metrics import ccc
 from omglib.models import build
 from omglib.postprocess import utterance_estimates
-from omglib.train import fit, predict
+from omglib.train import FitSettings, fit, predict
 
 CPU = torch.device("cpu")
 
@@ -36,10 +37,13 @@ def test_tiny_training_lowers_the_loss_and_beats_the_mean_predictor(smoke_frames
     train = _omg(smoke_frames, "train")
     torch.manual_seed(0)
     model = build("VGG-Face", "smoke")
-    result = fit(model, train, lambda m: tuple(_utterance_ccc(m, train)), lr=1e-3, epochs=8, patience=8, batch_size=4,
+    result = fit(model, train, lambda m: tuple(_utterance_ccc(m, train)), FitSettings(lr=1e-3, epochs=8, patience=8, batch_size=4),
                  checkpoint=tmp_path / "c.pt", seed=0, device=CPU, progress=False)
     loss = result.history["loss"].to_numpy()
     assert loss[-3:].mean() < loss[:2].mean() - 0.05
+    # the history's training CCC is what the loss maximises: loss = 1 - mean of the two
+    fitted = result.history[["train_ccc_valence", "train_ccc_arousal"]].mean(axis=1)
+    assert (fitted.iloc[-3:].mean() > fitted.iloc[:2].mean())
     # The mean predictor (a constant) has CCC 0 against any labels.
     assert np.mean(_utterance_ccc(model, train)) > 0.1
 
@@ -50,7 +54,8 @@ def test_resumed_training_equals_an_uninterrupted_run(smoke_frames, tmp_path):
     def run(epochs, checkpoint):
         torch.manual_seed(1)
         model = build("CNN-1RNN-2nd-pool_last-pool_fc", "smoke")
-        fit(model, train, lambda m: tuple(_utterance_ccc(m, val)), 1e-3, epochs, 10, 4, checkpoint, 3, CPU, progress=False)
+        fit(model, train, lambda m: tuple(_utterance_ccc(m, val)), FitSettings(1e-3, epochs, 10, 4), checkpoint=checkpoint,
+            seed=3, device=CPU, progress=False)
         return model
 
     whole = run(3, tmp_path / "whole.pt")
@@ -64,39 +69,49 @@ def test_resumed_training_equals_an_uninterrupted_run(smoke_frames, tmp_path):
 @pytest.fixture(scope="module")
 def smoke_run(smoke_frames, tmp_path_factory):
     ctx = X.Context.create(get_profile("smoke"), smoke_frames, tmp_path_factory.mktemp("results"), device="cpu",
-                           progress=False)
-    return ctx, X.run(ctx, X.BEST_3RNN)
+                           progress=False, workers=2)
+    return ctx, X.run(ctx, [X.BEST_3RNN])[X.BEST_3RNN]
 
 
-def test_an_experiment_writes_its_results(smoke_run):
-    ctx, metrics = smoke_run
-    folder = ctx.folder / X.get(X.BEST_3RNN).slug
-    for name in ("metrics.json", "predictions.csv", "history.csv", "model.pt", "utterances_test.csv",
-                 "frames_validation.npz", "pretrain_history.csv"):
-        assert (folder / name).is_file(), name
-    for key in ("ccc_valence", "ccc_arousal", "ci_valence", "quadrant_mse", "postprocessing", "git_commit", "seed",
-                "hardware", "wall_seconds", "config"):
-        assert key in metrics
-    assert set(metrics["raw"]) >= {"ccc_valence", "ccc_arousal"}
-    assert pd.read_csv(folder / "predictions.csv").columns.tolist() == list(SUBMISSION_COLUMNS)
-    lo, hi = metrics["ci_valence"]
-    assert lo <= metrics["ccc_valence"] <= hi
-    # the model file holds the whole network (trunk included), loadable by the registry
-    build(X.BEST_3RNN, "smoke", weights=folder / "model.pt")
+def test_an_experiment_writes_every_seed_and_a_summary(smoke_run):
+    ctx, summary = smoke_run
+    assert list(ctx.seeds) == summary.seeds == [0, 1]
+    for seed in ctx.seeds:
+        folder = X.folder(ctx, X.BEST_3RNN, seed)
+        for name in ("metrics.json", "predictions.csv", "history.csv", "model.pt", "utterances_test.csv",
+                     "frames_validation.npz", "pretrain_history.csv"):
+            assert (folder / name).is_file(), name
+        result = X.load(ctx, X.BEST_3RNN, seed)
+        assert result.seed == seed and result.provenance["git_commit"] and result.postprocessing is not None
+        assert pd.read_csv(folder / "predictions.csv").columns.tolist() == list(SUBMISSION_COLUMNS)
+        lo, hi = result.test.ci_valence
+        assert lo - 1e-9 <= result.test.ccc_valence <= hi + 1e-9
+        # the model file holds the whole network (trunk included), loadable by the registry
+        build(X.BEST_3RNN, "smoke", weights=folder / "model.pt")
+    stored = json.loads((ctx.folder / X.get(X.BEST_3RNN).slug / "summary.json").read_text())
+    for key in ("ccc_valence", "ccc_arousal", "ccc_mean", "seeds", "sd_valence", "sd_arousal", "ci_valence", "ci_arousal",
+                "n_test_videos", "n_test_utterances"):
+        assert key in stored, key
+    per_seed = [X.load(ctx, X.BEST_3RNN, s).test.ccc_valence for s in ctx.seeds]
+    assert summary.ccc_valence == pytest.approx(np.mean(per_seed))
+    assert summary.sd_valence == pytest.approx(np.std(per_seed, ddof=1))
+    # the seeds differ (initialisation, shuffling, dropout), the data do not
+    assert per_seed[0] != per_seed[1]
+    assert X.utterances(ctx, X.BEST_3RNN, 0)[["video", "utterance"]].equals(X.utterances(ctx, X.BEST_3RNN, 1)[["video", "utterance"]])
 
 
 def test_a_current_result_is_reused_and_a_changed_one_is_stale(smoke_run):
-    ctx, metrics = smoke_run
+    ctx, summary = smoke_run
     exp = X.get(X.BEST_3RNN)
-    stamp = (ctx.folder / exp.slug / "metrics.json").stat().st_mtime_ns
-    assert X.status(ctx, exp)[0] == "current"
-    assert X.run(ctx, exp.name) == metrics
-    assert (ctx.folder / exp.slug / "metrics.json").stat().st_mtime_ns == stamp
-    other_seed = X.Context.create(ctx.profile, ctx.frames, ctx.results, "cpu", seed=ctx.seed + 1, progress=False)
-    assert X.status(other_seed, exp)[0] == "stale"
-    assert X.status(ctx, X.get(X.BEST_1RNN))[0] == "missing"
-
-
+    stamp = (X.folder(ctx, exp.name, 0) / "metrics.json").stat().st_mtime_ns
+    assert X.status(ctx, exp, 0) == "current"
+    assert X.run(ctx, [exp.name])[exp.name] == summary
+    assert (X.folder(ctx, exp.name, 0) / "metrics.json").stat().st_mtime_ns == stamp
+    changed = X.Context.create(replace(ctx.profile, train=replace(ctx.profile.train, epochs=2)), ctx.frames, ctx.results,
+                               "cpu", progress=False)
+    assert X.status(changed, exp, 0) == "stale"
+    assert X.status(ctx, exp, 7) == "missing"
+    assert X.status(ctx, X.get(X.BEST_1RNN), 0) == "missing"
 def _official_ccc(x, y):
     """The challenge script's formula: scipy Pearson and population standard deviations."""
     rho = pearsonr(x, y)[0]
@@ -104,8 +119,9 @@ def _official_ccc(x, y):
 
 
 def test_official_format_predictions_score_like_omglib(smoke_run, tmp_path):
-    ctx, metrics = smoke_run
-    folder = ctx.folder / X.get(X.BEST_3RNN).slug
+    ctx, _ = smoke_run
+    folder = X.folder(ctx, X.BEST_3RNN, 0)
+    metrics = {f"ccc_{d}": getattr(X.load(ctx, X.BEST_3RNN, 0).test, f"ccc_{d}") for d in ("valence", "arousal")}
     table = pd.read_csv(folder / "utterances_test.csv", dtype={"video": str})
     truth = table[["video", "utterance", "valence_true", "arousal_true"]].rename(columns=lambda c: c.replace("_true", ""))
     write_omg_csv(truth.assign(link="x", start=0.0, end=1.0, emotion=0), tmp_path / "truth.csv")
@@ -113,23 +129,28 @@ def test_official_format_predictions_score_like_omglib(smoke_run, tmp_path):
     merged = gold.merge(pred, on=["video", "utterance"], suffixes=("_gold", "_pred"))
     for d in ("valence", "arousal"):
         assert _official_ccc(merged[f"{d}_gold"], merged[f"{d}_pred"]) == pytest.approx(metrics[f"ccc_{d}"], abs=1e-9)
-    out = subprocess.run([sys.executable, "-m", "omglib.cli", "evaluate", "--predictions", str(folder / "predictions.csv"),
-                          "--truth", str(tmp_path / "truth.csv"), "--bootstrap", "50"], capture_output=True, text=True)
+    command = [sys.executable, "-m", "omglib.cli", "evaluate", "--predictions", str(folder / "predictions.csv"),
+               "--truth", str(tmp_path / "truth.csv"), "--bootstrap", "50"]
+    out = subprocess.run(command, capture_output=True, text=True)
     assert out.returncode == 0 and f"CCC {metrics['ccc_valence']:.4f}" in out.stdout
+    scored = json.loads(subprocess.run([*command, "--json"], capture_output=True, text=True, check=True).stdout)
+    assert scored["ccc_valence"] == pytest.approx(metrics["ccc_valence"], abs=1e-9)
+    assert scored["n_videos"] == truth["video"].nunique() and scored["n_utterances"] == len(truth)
+    assert scored["ci_arousal"][0] - 1e-9 <= scored["ccc_arousal"] <= scored["ci_arousal"][1] + 1e-9
 
 
 def test_decision_fusion_weights_members_by_validation_ccc(smoke_run):
     ctx, _ = smoke_run
-    fused = X.run(ctx, X.DECISION_FUSION)
-    weights = np.clip(np.array(fused["fusion_weights"]["final"]), 0, None)
-    tables = [pd.read_csv(ctx.folder / X.get(m).slug / "utterances_test.csv", dtype={"video": str})
-              for m in X.get(X.DECISION_FUSION).members]
-    ours = pd.read_csv(ctx.folder / X.get(X.DECISION_FUSION).slug / "utterances_test.csv", dtype={"video": str})
+    X.run(ctx, [X.DECISION_FUSION])
+    fused = X.load(ctx, X.DECISION_FUSION, 1)
+    weights = np.clip(np.array(fused.fusion_weights["final"]), 0, None)
+    tables = [X.utterances(ctx, m, 1) for m in X.get(X.DECISION_FUSION).members]
+    ours = X.utterances(ctx, X.DECISION_FUSION, 1)
     for d, dim in enumerate(("valence", "arousal")):
         w = weights[:, d] if weights[:, d].sum() > 0 else np.ones(2)
         expected = sum(w[i] * tables[i][dim] for i in range(2)) / w.sum()
         np.testing.assert_allclose(ours[dim], expected, atol=1e-5)
-    assert json.loads((ctx.folder / X.get(X.DECISION_FUSION).slug / "metrics.json").read_text())["experiment"] == X.DECISION_FUSION
+    assert fused.experiment == X.DECISION_FUSION and fused.seed == 1
 
 
 def test_every_table_row_is_an_experiment_with_members_first():
@@ -149,3 +170,25 @@ def test_every_table_row_is_an_experiment_with_members_first():
 def test_cli_mistakes_exit_2_with_one_line(argv, message):
     out = subprocess.run([sys.executable, "-m", "omglib.cli", *argv], capture_output=True, text=True)
     assert out.returncode == 2 and message in out.stderr and "Traceback" not in out.stderr
+
+
+def test_the_schedule_runs_every_seed_after_its_inputs(tmp_path):
+    from omglib.experiments.schedule import plan, seed_runs
+
+    profile = get_profile("quick")
+    ctx = X.Context.create(profile, tmp_path, tmp_path, "cpu", progress=False, workers=2)
+    graph = plan(ctx, [X.get(X.FUSION_RNN), X.get("VGG-Face")])
+    runs = {(j.name, j.seed, j.cnn_seed) for j in graph if j.kind == "run"}
+    for seed in profile.seeds:  # the fusion and both members, every seed, sharing the seed-0 CNN
+        for name in (X.FUSION_RNN, X.BEST_1RNN, X.BEST_3RNN, "VGG-Face"):
+            assert (name, seed, profile.seed) in runs
+    # the frame CNN also runs with its pre-training seeded by each seed (the spread sharing hides)
+    assert {(s, c) for n, s, c in runs if n == "VGG-Face"} == {(s, profile.seed) for s in profile.seeds} | {(s, s) for s in profile.seeds}
+    for job, needs in graph.items():
+        if job.kind == "run" and job.name == X.FUSION_RNN:
+            assert {n.name for n in needs if n.kind == "run"} == {X.BEST_1RNN, X.BEST_3RNN}
+            assert all(n.seed == job.seed for n in needs)
+    cnn_jobs = {(j.name, j.pretrain, j.cnn_seed) for j in graph if j.kind == "cnn"}
+    assert cnn_jobs == {("vgg16", "affwild2", s) for s in profile.seeds}
+    unshared = replace(ctx, profile=replace(profile, train=replace(profile.train, share_cnn=False)))
+    assert seed_runs(unshared, X.get(X.BEST_3RNN)) == [(s, s) for s in profile.seeds]

@@ -118,6 +118,12 @@ class SequenceDataset(Dataset):
     def __len__(self) -> int:
         return len(self.sequences.rows)
 
+    def training_landmarks(self) -> torch.Tensor:
+        """(N, 136) network-input landmarks of the store's valid frames (for `standardise_landmarks`)."""
+        store = self.sequences.store
+        valid = store.index["valid"].to_numpy(bool)
+        return torch.from_numpy(landmark_input(np.asarray(store.landmarks)[valid], self.crop))
+
     def __getitem__(self, i: int):
         rows = self.sequences.rows[i]
         landmarks = np.asarray(self.sequences.store.landmarks[rows])

@@ -113,9 +113,38 @@ def _fc(in_features: int, units: int, dropout: float) -> nn.Sequential:
     return nn.Sequential(nn.Linear(in_features, units), nn.ReLU(inplace=True), nn.Dropout(dropout))
 
 
-def _join(features: torch.Tensor, landmarks: torch.Tensor, config: ModelConfig) -> torch.Tensor:
-    """Sec. 5.1: the landmarks join the CNN features where the FC reads them (Table 6 turns it off)."""
-    return torch.cat([features, landmarks.to(features.dtype)], -1) if config.landmarks else features
+class LandmarkJoin(nn.Module):
+    """Sec. 5.1: the landmarks join the CNN features where the FC reads them (Table 6 turns it off).
+
+    Aligned landmarks sit within a few pixels of the template: in crop coordinates their
+    expression signal is a variation of about 0.01 around offsets near +-0.5, too small for
+    an FC trained from random weights to pick up beside the CNN features (on the quick
+    surrogate the frame CNN's arousal stayed at CCC 0 on validation). So each coordinate is
+    standardised with the mean and spread of the training frames (``mean``, ``spread``
+    buffers: 3 standard deviations map to 1, like the faces' [-1, 1]); `standardise_landmarks`
+    sets them from the data the network first trains on, and they are saved with the weights.
+    """
+
+    def __init__(self, config: ModelConfig):
+        super().__init__()
+        self.enabled = config.landmarks
+        self.register_buffer("mean", torch.zeros(LANDMARK_FEATURES))
+        self.register_buffer("spread", torch.ones(LANDMARK_FEATURES))
+
+    def forward(self, features: torch.Tensor, landmarks: torch.Tensor) -> torch.Tensor:
+        if not self.enabled:
+            return features
+        scaled = (landmarks.to(features.dtype) - self.mean.to(features.dtype)) / self.spread.to(features.dtype)
+        return torch.cat([features, scaled], -1)
+
+
+def standardise_landmarks(model: nn.Module, landmarks: torch.Tensor) -> None:
+    """Set every `LandmarkJoin` of ``model`` from (N, 136) training landmarks (network input scale)."""
+    mean, spread = landmarks.mean(0), (3 * landmarks.std(0)).clamp_min(1e-3)
+    for module in model.modules():
+        if isinstance(module, LandmarkJoin):
+            module.mean.copy_(mean)
+            module.spread.copy_(spread)
 
 
 class FrameCNN(nn.Module):
@@ -127,12 +156,13 @@ class FrameCNN(nn.Module):
         self.trunk = Trunk(backbone, ("fc",), config)
         units = config.vgg_fc if backbone == "vgg16" else config.cnn_fc
         (features,) = self.trunk.sizes().values()
+        self.join = LandmarkJoin(config)
         self.fc = _fc(features + LANDMARK_FEATURES * config.landmarks, units, config.fc_dropout)
         self.output = Output(units)
 
     def forward(self, inputs: torch.Tensor, landmarks: torch.Tensor) -> torch.Tensor:
         (features,) = self.trunk(inputs).values()
-        return self.output(self.fc(_join(features, landmarks, self.config)))
+        return self.output(self.fc(self.join(features, landmarks)))
 
 
 class CNNRNN(nn.Module):
@@ -142,13 +172,14 @@ class CNNRNN(nn.Module):
         super().__init__()
         self.config = config
         self.trunk = Trunk(backbone, (), config)
+        self.join = LandmarkJoin(config)
         self.fc = _fc(self.trunk.sizes()[POOLED] + LANDMARK_FEATURES * config.landmarks, config.cnn_fc, config.fc_dropout)
         self.rnn = GRU2(config.cnn_fc, config.gru_hidden, config.gru_dropout)
         self.output = Output(config.gru_hidden)
 
     def forward(self, inputs: torch.Tensor, landmarks: torch.Tensor) -> torch.Tensor:
         pooled = self.trunk(inputs)[POOLED]
-        return self.output(self.rnn(self.fc(_join(pooled, landmarks, self.config))))
+        return self.output(self.rnn(self.fc(self.join(pooled, landmarks))))
 
 
 class MultiRNN(nn.Module):
@@ -163,8 +194,9 @@ class MultiRNN(nn.Module):
         sizes = self.trunk.sizes()
         # The FC (where the landmarks join) exists only when a tap reads it: Table 5's
         # all-convolution rows never see the landmarks.
-        self.fc = None
+        self.fc = self.join = None
         if "fc" in taps:
+            self.join = LandmarkJoin(config)
             self.fc = _fc(sizes[FC_INPUT] + LANDMARK_FEATURES * config.landmarks, config.vgg_fc, config.fc_dropout)
             sizes["fc"] = config.vgg_fc
         widths = [sizes[t] for t in taps]
@@ -181,7 +213,7 @@ class MultiRNN(nn.Module):
         """The RNNs' outputs, concatenated: (B, T, rnns x hidden). Model-level fusion reads these."""
         features = self.trunk(inputs)
         if self.fc is not None:
-            features["fc"] = self.fc(_join(features[FC_INPUT], landmarks, self.config))
+            features["fc"] = self.fc(self.join(features[FC_INPUT], landmarks))
         tapped = [features[name] for name in self.taps]
         if len(self.rnns) == 1:
             return self.rnns[0](torch.cat(tapped, -1))

@@ -1,0 +1,87 @@
+"""Tables 3-6 and the claims table, from the stored summaries and predictions.
+
+A table row is an experiment's mean over seeds with the spread across seeds and a 95%
+video-cluster interval. A claim compares two experiments on the same test videos: the
+difference of their mean CCC ((V + A) / 2, each the mean over seeds), a paired video-cluster
+bootstrap interval and p-value, and a verdict computed from the interval.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from omglib.experiments.catalogue import CLAIMS, PRETRAIN_NAMES, TABLES, Claim, get
+from omglib.experiments.results import Context, load_summary, seed_predictions, run_folder
+from omglib.experiments.schedule import seed_runs
+from omglib.metrics import DIMENSIONS, paired_bootstrap
+
+VERDICTS = ("holds", "does not hold", "cannot tell at this size")
+
+
+def table(ctx: Context, number: int, post_processed: bool = True) -> pd.DataFrame:
+    """Table ``number`` (3-6): one row per experiment with CCC V/A/mean (mean over seeds),
+    their standard deviations across seeds, 95% video-cluster intervals, the raw (not
+    post-processed) means and, for frame CNNs whose pre-training was shared, the spread over
+    CNN pre-training seeds. NaN where an experiment has not run."""
+    rows = []
+    for exp in TABLES[number]:
+        s = load_summary(ctx, exp.name)
+        row = {"experiment": exp.name, "model": exp.model, "pretrain": PRETRAIN_NAMES[exp.pretrain],
+               "landmarks": exp.landmarks, "seeds": len(s.seeds) if s else 0}
+        for key in ("ccc_valence", "ccc_arousal", "ccc_mean"):
+            raw = getattr(s, f"raw_{key}") if s else np.nan
+            row[key] = (getattr(s, key) if post_processed else raw) if s else np.nan
+            row[f"{key}_raw"] = raw
+        for key in ("sd_valence", "sd_arousal", "sd_mean", "ci_valence", "ci_arousal", "ci_mean", "wall_seconds"):
+            row[key] = getattr(s, key) if s else np.nan
+        cnn = s.cnn_seeds if s else None
+        row["sd_mean_cnn_seeds"] = cnn["sd_mean"] if cnn else np.nan
+        row["ccc_mean_cnn_seeds"] = cnn["ccc_mean"] if cnn else np.nan
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def _predictions(ctx: Context, name: str, column: str = "") -> tuple[pd.DataFrame, np.ndarray]:
+    exp = get(name)
+    return seed_predictions([run_folder(ctx, exp, seed, cnn_seed) for seed, cnn_seed in seed_runs(ctx, exp)], column)
+
+
+def compare(ctx: Context, claim: Claim) -> dict:
+    """The paired video-cluster bootstrap of one claim on the test split."""
+    truth, better = _predictions(ctx, claim.better)
+    _, than = _predictions(ctx, claim.than, "_raw" if claim.post_processing else "")
+    va = truth[list(DIMENSIONS)].to_numpy(np.float64)
+    test = paired_bootstrap(va, better, than, ctx.profile.train.bootstrap, ctx.cnn_seed, clusters=truth["video"].to_numpy())
+    return {**test, "verdict": verdict(test["low"], test["high"])}
+
+
+def verdict(low: float, high: float) -> str:
+    """"holds" when the whole interval of the difference lies above 0, "does not hold" when
+    it lies below, else "cannot tell at this size"."""
+    return VERDICTS[0] if low > 0 else VERDICTS[1] if high < 0 else VERDICTS[2]
+
+
+def paper_difference(claim: Claim) -> tuple[float, float, float]:
+    """The paper's (V, A, mean) difference for ``claim`` on the real OMG test set."""
+    from omglib.reporting import PAPER_CCC, PAPER_CCC_RAW
+
+    better = np.array(PAPER_CCC[claim.better])
+    than = np.array((PAPER_CCC_RAW if claim.post_processing else PAPER_CCC)[claim.than])
+    d = better - than
+    return float(d[0]), float(d[1]), float(d.mean())
+
+
+def claims(ctx: Context) -> pd.DataFrame:
+    """One row per claim of the paper: the paper's difference, this book's difference (mean
+    over seeds) with its 95% video-cluster interval and p-value, and the verdict."""
+    rows = []
+    for claim in CLAIMS:
+        paper = paper_difference(claim)
+        test = compare(ctx, claim)
+        rows.append({"claim": claim.claim, "comparison": f"{claim.better} vs {claim.than}" +
+                     (" without post-processing" if claim.post_processing else ""), "source": claim.source,
+                     "paper difference V": paper[0], "paper difference A": paper[1], "paper difference": paper[2],
+                     "difference": test["difference"], "low": test["low"], "high": test["high"],
+                     "p_value": test["p_value"], "verdict": test["verdict"]})
+    return pd.DataFrame(rows)

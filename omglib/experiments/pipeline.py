@@ -1,0 +1,357 @@
+"""How one experiment is trained and evaluated (Sec. 6), for one seed.
+
+1. its CNN (VGG-Face, ResNet-50 or DenseNet-121, as in Fig. 4 with landmarks) is trained
+   frame by frame on the pre-training data, or on OMG itself "from scratch". This run is
+   shared by every experiment that needs the same CNN (`pretrained_cnn`);
+2. the network is built and its CNN (trunk and the FC where the landmarks join) starts from
+   that run; without landmarks (Table 6) the FC keeps its other inputs' weights. Model-level
+   fusion's two branches start from the trained CNN-1RNN and CNN-3RNN of the same seed; other
+   networks are trained on the pre-training data's per-frame labels first (Sec. 6.2);
+3. it is trained on OMG train with the CCC loss and selected on OMG validation CCC, either
+   end to end or above the frozen CNN (``TrainConfig.strategy``);
+4. per-frame predictions on validation and test become utterance estimates; post-processing
+   is chosen on validation and applied to test (`omglib.postprocess`).
+
+A run re-uses its stored result when the fingerprint of everything that produced it (profile,
+recipe, seeds, data, code) matches; otherwise it is trained again.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from contextlib import nullcontext
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import torch
+
+from omglib.data.sequences import SequenceDataset, Sequences, cut
+from omglib.errors import OmgError
+from omglib.experiments.catalogue import CNN_OF_BACKBONE, Experiment, get
+from omglib.experiments.results import (Context, SeedResult, fingerprint, provenance, read_utterances, run_folder,
+                                        scores_of, write_csv, write_utterances, code_version,
+                                        ccc_pair)
+from omglib.features import cache_features, precomputed_trunks
+from omglib.io import atomic_path, write_json
+from omglib.metrics import ccc
+from omglib.models import registry
+from omglib.models.networks import LANDMARK_FEATURES, standardise_landmarks, trunks
+from omglib.postprocess import DIMENSIONS, PostProcessing, apply, choose, decision_fusion
+from omglib.train import FitSettings, fit, predict
+
+log = logging.getLogger(__name__)
+
+
+# ---------------------------------------------------------------- step 1: the CNN, frame by frame
+
+@dataclass(frozen=True)
+class CNNRun:
+    """A CNN pre-trained frame by frame: its weights and the fingerprint that made them."""
+
+    backbone: str
+    dataset: str  # "affwild2", "affwild" or "omg" (from scratch)
+    seed: int
+    folder: Path
+    fingerprint: str
+
+    @property
+    def weights(self) -> Path:
+        return self.folder / "model.pt"
+
+    def state(self) -> dict:
+        return torch.load(self.weights, map_location="cpu", weights_only=True)["model"]
+
+    def features_folder(self, ctx: Context, dataset: str, split: str) -> Path:
+        return ctx.folder / "features" / f"{self.folder.parent.name}-seed-{self.seed}" / f"{dataset}-{split}"
+
+
+def cnn_run(ctx: Context, backbone: str, pretrain: str | None, seed: int) -> CNNRun:
+    """Where the CNN of ``backbone`` pre-trained on ``pretrain`` with ``seed`` lives (trained or not)."""
+    dataset = pretrain or "omg"
+    stores = [ctx.store_print(dataset, s) for s in ("train", "validation")]
+    name = CNN_OF_BACKBONE[backbone]
+    t = ctx.profile.train
+    recipe = {"model": asdict(ctx.profile.model), "cnn": [t.cnn_seq_len, t.cnn_batch_size, t.lr_cnn, t.pretrain_epochs,
+                                                          t.patience, t.loss_weights]}
+    return CNNRun(backbone, dataset, seed, ctx.folder / "cnn" / f"{name.lower()}-{dataset}" / f"seed-{seed}",
+                  fingerprint("cnn", name, dataset, recipe, seed, code_version(), stores))
+
+
+def _current(folder: Path, print_: str) -> bool:
+    path = folder / "metrics.json"
+    return path.is_file() and json.loads(path.read_text()).get("fingerprint") == print_
+
+
+def pretrained_cnn(ctx: Context, backbone: str, pretrain: str | None, seed: int) -> CNNRun:
+    """Train (or re-use) the CNN of ``backbone`` frame by frame on the pre-training data."""
+    run = cnn_run(ctx, backbone, pretrain, seed)
+    if _current(run.folder, run.fingerprint) and run.weights.is_file():  # shared: --force retrains experiments, not this
+        return run
+    (run.folder / "checkpoint.pt").unlink(missing_ok=True)
+    tic = time.perf_counter()
+    t, name = ctx.profile.train, CNN_OF_BACKBONE[backbone]
+    torch.manual_seed(seed)
+    model = registry.build(name, ctx.profile)
+    train = SequenceDataset(cut(ctx.store(run.dataset, "train"), t.cnn_seq_len), augment=t.augment)
+    standardise_landmarks(model, train.training_landmarks())
+    val = SequenceDataset(cut(ctx.store(run.dataset, "validation"), t.seq_len))
+    settings = FitSettings(t.lr_cnn, t.pretrain_epochs, t.patience, t.cnn_batch_size, t.loss_weights)
+    result = fit(model, train, lambda m: _frame_ccc(predict(m, val, ctx.device), val.sequences), settings,
+                 checkpoint=run.folder / "checkpoint.pt", seed=seed, device=ctx.device, progress=ctx.progress,
+                 desc=f"{name} on {run.dataset} (seed {seed})")
+    _save_model(model, run.weights)
+    write_csv(result.history, run.folder / "history.csv")
+    write_json(run.folder / "metrics.json", {"cnn": name, "data": run.dataset, "seed": seed, "fingerprint": run.fingerprint,
+                                             "best_epoch": result.best_epoch, "val_frame_ccc_mean": result.best_score,
+                                             "train_frames_per_second": result.frames_per_second,
+                                             **provenance(ctx, time.perf_counter() - tic)})
+    (run.folder / "checkpoint.pt").unlink(missing_ok=True)
+    return run
+
+
+def _frame_ccc(pred: np.ndarray, sequences: Sequences) -> tuple[float, float]:
+    """CCC over every labelled frame (per-frame labels: the pre-training data)."""
+    mask, truth = sequences.mask, sequences.labels
+    return tuple(ccc(truth[..., d][mask], pred[..., d][mask]) for d in range(2))
+
+
+def _save_model(model, path: Path) -> None:
+    with atomic_path(path) as tmp:
+        torch.save({"model": {k: v.cpu() for k, v in model.state_dict().items()}}, tmp)
+
+
+def _transfer(model, state: dict, prefixes: tuple[str, ...], keep) -> None:
+    """Copy the tensors of ``state`` whose key passes ``keep`` into ``model`` under each of
+    ``prefixes``. An FC whose landmark inputs the model does not have (Table 6) keeps its
+    other columns (landmarks are the last 136 inputs)."""
+    own = model.state_dict()
+    copied = {}
+    for prefix in prefixes:
+        for key, value in state.items():
+            target = own.get(prefix + key)
+            if not keep(key) or target is None:
+                continue
+            if target.ndim == 2 and target.shape[0] == value.shape[0] and value.shape[1] - target.shape[1] == LANDMARK_FEATURES:
+                value = value[:, : target.shape[1]]
+            if target.shape != value.shape:
+                raise OmgError(f"{prefix + key}: saved shape {tuple(value.shape)} does not fit "
+                               f"{tuple(target.shape)}; was it trained at another profile?")
+            copied[prefix + key] = value
+    model.load_state_dict(copied, strict=False)
+
+
+def features_needed(model_names: list[str], profile) -> tuple[str, ...]:
+    """The trunk outputs that the networks ``model_names`` read (what a frozen CNN caches)."""
+    wanted: dict[str, None] = {}
+    for name in model_names:
+        for trunk in trunks(registry.build(name, profile)):
+            wanted.update(dict.fromkeys(trunk.names))
+    return tuple(wanted)
+
+
+def cache(ctx: Context, cnn: CNNRun, dataset: str, splits: list[str], names: tuple[str, ...],
+          state: dict | None = None) -> dict[str, dict]:
+    """The frozen CNN's features ``names`` for each split of ``dataset`` (computed when missing)."""
+    model = registry.build(CNN_OF_BACKBONE[cnn.backbone], ctx.profile)
+    model.load_state_dict(state if state is not None else cnn.state())
+    out = {}
+    for split in splits:
+        store = ctx.store(dataset, split)
+        out[split] = cache_features(trunks(model)[0], store, cnn.features_folder(ctx, dataset, split),
+                                    fingerprint(cnn.fingerprint, ctx.store_print(dataset, split)), names, ctx.device,
+                                    progress=ctx.progress)
+    return out
+
+
+# ---------------------------------------------------------------- steps 2-4: one experiment on OMG
+
+@dataclass
+class _Split:
+    sequences: Sequences
+    dataset: SequenceDataset
+
+
+def _truth(seqs: Sequences) -> np.ndarray:
+    return seqs.groups[list(DIMENSIONS)].to_numpy(np.float64)
+
+
+class _Stage:
+    """Trains one network in stages (pre-training data, then OMG) with one strategy: above a
+    frozen CNN whose features are cached per store, or end to end."""
+
+    def __init__(self, ctx: Context, exp: Experiment, model, cnn: CNNRun, cnn_state: dict, seed: int):
+        t = ctx.profile.train
+        if t.strategy not in ("frozen", "end-to-end"):
+            raise OmgError(f"unknown training strategy {t.strategy!r}: 'frozen' or 'end-to-end'")
+        self.ctx, self.exp, self.model, self.seed = ctx, exp, model, seed
+        self.frozen = t.strategy == "frozen"
+        self.cnn, self.cnn_state = cnn, cnn_state
+        if self.frozen:
+            lr, batch = t.lr_frozen, t.frozen_batch_size
+        else:
+            lr, batch = (t.lr_cnn, t.cnn_batch_size) if exp.is_frame_cnn else (t.lr_end_to_end, t.batch_size)
+        self.settings = FitSettings(lr, t.epochs, t.patience, batch, t.loss_weights)
+
+    def splits(self, dataset: str, names: list[str]) -> dict[str, _Split]:
+        features = None
+        if self.frozen:
+            wanted = tuple(dict.fromkeys(n for trunk in trunks(self.model) for n in trunk.names))
+            features = cache(self.ctx, self.cnn, dataset, names, wanted, self.cnn_state)
+        out = {}
+        for split in names:
+            seqs = cut(self.ctx.store(dataset, split), self.ctx.profile.train.seq_len)
+            augment = self.ctx.profile.train.augment and split == "train"
+            out[split] = _Split(seqs, SequenceDataset(seqs, features[split] if features else None, augment))
+        return out
+
+    def fit(self, train: _Split, score, checkpoint: Path, desc: str):
+        with precomputed_trunks(self.model) if self.frozen else nullcontext():
+            return fit(self.model, train.dataset, score, self.settings, checkpoint=checkpoint, seed=self.seed,
+                       device=self.ctx.device, resume=not self.ctx.force, progress=self.ctx.progress, desc=desc)
+
+    def predict(self, split: _Split) -> np.ndarray:
+        with precomputed_trunks(self.model) if self.frozen else nullcontext():
+            return predict(self.model, split.dataset, self.ctx.device)
+
+
+class _Evaluation:
+    """Per-frame predictions of a split -> utterance estimates (with a post-processing choice)."""
+
+    def __init__(self, ctx: Context, train: Sequences):
+        self.how, self.fallback = ctx.profile.train.aggregate, tuple(np.nanmean(_truth(train), 0))
+
+    def estimates(self, frames: np.ndarray, seqs: Sequences, choice: PostProcessing = PostProcessing()):
+        return apply(frames, seqs.mask, seqs.group, seqs.groups, choice, self.how, self.fallback)
+
+    def ccc(self, frames: np.ndarray, seqs: Sequences) -> tuple[float, float]:
+        """Utterance-level CCC without post-processing (model selection)."""
+        return ccc_pair(_truth(seqs), self.estimates(frames, seqs)[0])
+
+
+def _train_on_omg(ctx: Context, exp: Experiment, folder: Path, seed: int, cnn_seed: int):
+    """Steps 1-3; returns per-frame predictions per split, the splits, the evaluation and training facts."""
+    cnn = pretrained_cnn(ctx, exp.backbone, exp.pretrain, cnn_seed)
+    torch.manual_seed(seed)
+    model = registry.build(exp.model, ctx.profile, landmarks=exp.landmarks)
+    cnn_state = cnn.state()
+    branches = ("one_rnn.", "three_rnn.") if exp.model in registry.FUSIONS else ("",)
+    _transfer(model, cnn_state, branches,
+              lambda k: k.startswith(("trunk.", "join.", "fc.")) or (exp.is_frame_cnn and k.startswith("output.")))
+    for member, prefix in zip(exp.members, branches):
+        member_state = torch.load(run_folder(ctx, get(member), seed) / "model.pt", map_location="cpu", weights_only=True)["model"]
+        _transfer(model, member_state, (prefix,), lambda k: not k.startswith("output."))
+    stage = _Stage(ctx, exp, model, cnn, cnn_state, seed)
+    tic = time.perf_counter()
+    facts = {"strategy": ctx.profile.train.strategy, "lr": stage.settings.lr, "batch_size": stage.settings.batch_size,
+             "cnn": str(cnn.folder.relative_to(ctx.folder))}
+    if exp.pretrain and not exp.is_frame_cnn and not exp.members:
+        pre = stage.splits(exp.pretrain, ["train", "validation"])
+        result = stage.fit(pre["train"], lambda m: _frame_ccc(stage.predict(pre["validation"]), pre["validation"].sequences),
+                           folder / "pretrain_checkpoint.pt", f"{exp.name} on {exp.pretrain} (seed {seed})")
+        write_csv(result.history, folder / "pretrain_history.csv")
+        facts["pretrain_best_epoch"], facts["pretrain_val_frame_ccc_mean"] = result.best_epoch, round(result.best_score, 4)
+    splits = stage.splits("omg", ["train", "validation", "test"])
+    evaluation = _Evaluation(ctx, splits["train"].sequences)
+    val = splits["validation"]
+    result = stage.fit(splits["train"], lambda m: evaluation.ccc(stage.predict(val), val.sequences),
+                       folder / "checkpoint.pt", f"{exp.name} (seed {seed})")
+    frames = {s: stage.predict(splits[s]) for s in ("validation", "test")}
+    _save_model(model, folder / "model.pt")
+    write_csv(result.history, folder / "history.csv")
+    for old in ("checkpoint.pt", "pretrain_checkpoint.pt"):
+        (folder / old).unlink(missing_ok=True)
+    facts.update({"epochs_run": len(result.history), "best_epoch": result.best_epoch,
+                  "train_seconds": round(time.perf_counter() - tic, 1),
+                  "train_frames_per_second": round(result.frames_per_second, 1)})
+    return frames, splits, evaluation, facts
+
+
+def _record(ctx: Context, exp: Experiment, folder: Path, seed: int, cnn_seed: int | None, print_: str,
+            groups: dict[str, pd.DataFrame], raw: dict, final: dict, tic: float, **extra) -> SeedResult:
+    """Write the utterance tables, predictions and (last) metrics.json of one run."""
+    for split in ("validation", "test"):
+        write_utterances(folder, split, groups[split], raw[split], final[split])
+    truth = {s: groups[s][["video", "utterance", *DIMENSIONS]] for s in groups}
+    result = SeedResult(
+        experiment=exp.name, model=exp.model, recipe=asdict(exp), profile=ctx.profile.name, seed=seed, cnn_seed=cnn_seed,
+        fingerprint=print_, test=scores_of(truth["test"], final["test"], ctx, seed),
+        test_raw=scores_of(truth["test"], raw["test"], ctx, seed),
+        validation=scores_of(truth["validation"], final["validation"], ctx, seed),
+        validation_raw=scores_of(truth["validation"], raw["validation"], ctx, seed),
+        training=extra.get("training", {}), postprocessing=extra.get("postprocessing"),
+        fusion_weights=extra.get("fusion_weights"), utterances_without_frames=extra.get("empty", {}),
+        provenance=provenance(ctx, time.perf_counter() - tic), config=ctx.profile.to_dict())
+    result.write(folder)
+    return result
+
+
+def _run_trained(ctx: Context, exp: Experiment, folder: Path, seed: int, cnn_seed: int, print_: str, tic: float) -> SeedResult:
+    frames, splits, evaluation, facts = _train_on_omg(ctx, exp, folder, seed, cnn_seed)
+    val, test = splits["validation"].sequences, splits["test"].sequences
+    t = ctx.profile.train
+    choice, sweep = choose(frames["validation"], val.mask, val.group, val.groups, _truth(val), t.median_windows,
+                           t.smoothing_windows, t.aggregate, evaluation.fallback)
+    write_csv(sweep, folder / "postprocessing_sweep.csv")
+    raw, final, empty = {}, {}, {}
+    for split, seqs in (("validation", val), ("test", test)):
+        np.savez_compressed(folder / f"frames_{split}.npz", predictions=frames[split], mask=seqs.mask, group=seqs.group)
+        raw[split], empty[split] = evaluation.estimates(frames[split], seqs)
+        final[split], _ = evaluation.estimates(frames[split], seqs, choice)
+    return _record(ctx, exp, folder, seed, cnn_seed, print_, {"validation": val.groups, "test": test.groups}, raw, final,
+                   tic, training=facts, postprocessing=choice.to_dict(), empty=empty)
+
+
+def _run_decision_fusion(ctx: Context, exp: Experiment, folder: Path, seed: int, print_: str, tic: float) -> SeedResult:
+    tables = {split: [read_utterances(run_folder(ctx, get(m), seed), split) for m in exp.members]
+              for split in ("validation", "test")}
+    groups = {split: tables[split][0][["video", "utterance", "valence_true", "arousal_true"]].rename(
+        columns={"valence_true": "valence", "arousal_true": "arousal"}) for split in tables}
+    raw, final, weights = {}, {}, {}
+    for stage, suffix, out in (("raw", "_raw", raw), ("final", "", final)):
+        val_ccc = np.array([[ccc(t[f"{d}_true"], t[f"{d}{suffix}"]) for d in DIMENSIONS] for t in tables["validation"]])
+        weights[stage] = val_ccc.tolist()
+        for split in tables:
+            out[split] = decision_fusion([t[[f"{d}{suffix}" for d in DIMENSIONS]].to_numpy() for t in tables[split]], val_ccc)
+    return _record(ctx, exp, folder, seed, None, print_, groups, raw, final, tic, fusion_weights=weights)
+
+
+def run_fingerprint(ctx: Context, exp: Experiment, seed: int, cnn_seed: int) -> str:
+    """Everything that decides one run's numbers: recipe, profile, seeds, code, data, members."""
+    members = [run_fingerprint(ctx, get(m), seed, cnn_seed) for m in exp.members]
+    stores = {s: ctx.store_print("omg", s) for s in ("train", "validation", "test")}
+    cnn = cnn_run(ctx, exp.backbone, exp.pretrain, cnn_seed).fingerprint if exp.trained else None
+    return fingerprint("experiment", asdict(exp), ctx.profile.to_dict(), seed, cnn, code_version(), stores, members)
+
+
+def status(ctx: Context, exp: Experiment, seed: int, cnn_seed: int | None = None) -> str:
+    """"current", "stale" or "missing": the state of one run's stored result."""
+    cnn_seed = ctx.cnn_seed if cnn_seed is None else cnn_seed
+    stored = SeedResult.read(run_folder(ctx, exp, seed, cnn_seed))
+    if stored is None:
+        return "missing"
+    return "current" if stored.fingerprint == run_fingerprint(ctx, exp, seed, cnn_seed) else "stale"
+
+
+def run_seed(ctx: Context, name: str, seed: int, cnn_seed: int | None = None) -> SeedResult:
+    """One run of experiment ``name``: re-used when current, else trained. Members (fusions)
+    must have run for the same seed first (`omglib.experiments.schedule` orders them)."""
+    exp = get(name)
+    cnn_seed = ctx.cnn_seed if cnn_seed is None else cnn_seed
+    folder = run_folder(ctx, exp, seed, cnn_seed)
+    print_ = run_fingerprint(ctx, exp, seed, cnn_seed)
+    stored = SeedResult.read(folder)
+    if stored is not None and stored.fingerprint == print_ and not ctx.force:
+        return stored
+    if stored is not None:
+        log.info("%s seed %d: result is stale (profile, recipe, seed, data or code changed): re-running", exp.name, seed)
+        for old in ("checkpoint.pt", "pretrain_checkpoint.pt"):
+            (folder / old).unlink(missing_ok=True)
+    folder.mkdir(parents=True, exist_ok=True)
+    tic = time.perf_counter()
+    if not exp.trained:
+        return _run_decision_fusion(ctx, exp, folder, seed, print_, tic)
+    return _run_trained(ctx, exp, folder, seed, cnn_seed, print_, tic)

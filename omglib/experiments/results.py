@@ -1,0 +1,348 @@
+"""The results store: where each experiment's results live, and typed records of them.
+
+    <results>/<profile>/<slug>/seed-<k>/      one training seed (with the shared CNN)
+        metrics.json        a `SeedResult` (written last, with the fingerprint of its inputs)
+        predictions.csv     official submission format (post-processed test)
+        utterances_<split>.csv, frames_<split>.npz, history.csv, postprocessing_sweep.csv, model.pt
+    <results>/<profile>/<slug>/seed-<k>-cnn-<k>/   frame CNNs only: the CNN pre-trained with seed k too
+    <results>/<profile>/<slug>/summary.json   a `Summary` over the seeds
+    <results>/<profile>/cnn/<cnn>-<data>/seed-<k>/   a CNN pre-trained frame by frame (shared)
+
+`SeedResult` and `Summary` are the only readers and writers of metrics.json and summary.json,
+so the CLI, the reporting and the notebooks read attributes, not nested string keys.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import platform
+import subprocess
+from dataclasses import asdict, dataclass, field, fields
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import torch
+
+from omglib.config import Profile
+from omglib.data.omg import SUBMISSION_COLUMNS, write_omg_csv
+from omglib.data.store import FrameStore
+from omglib.errors import OmgError
+from omglib.experiments.catalogue import Experiment, get
+from omglib.io import atomic_path, write_json
+from omglib.metrics import (DIMENSIONS, bootstrap_ccc, ccc, interval, mse, omg_ccc, omg_ccc_per_video, pcc, quadrant_mse,
+                            resampled_ccc)
+from omglib.train import resolve_device
+
+# The modules whose code decides a result's numbers (a change makes results stale).
+CODE_MODULES = ("config.py", "data/sequences.py", "data/store.py", "features.py", "losses.py", "metrics.py",
+                "postprocess.py", "train.py", "experiments/catalogue.py", "experiments/pipeline.py",
+                "experiments/results.py", "models/backbones.py", "models/networks.py", "models/registry.py")
+DATASET_HINTS = {"omg": "the OMG-Emotion videos", "affwild2": "Aff-Wild2", "affwild": "Aff-Wild"}
+
+
+@dataclass
+class Context:
+    """Where and how experiments run: the profile, the FrameStores, the results root, the
+    device and the training seeds."""
+
+    profile: Profile
+    frames: Path  # FrameStore root: omg/, affwild2/, affwild/ (as `omg preprocess` writes it)
+    results: Path  # results root; this profile's results go to results/<profile>/
+    device: torch.device
+    seeds: tuple[int, ...]
+    progress: bool = True
+    force: bool = False
+    workers: int = 1  # processes for independent trainings (`omglib.experiments.schedule`)
+    _prints: dict = field(default_factory=dict, repr=False, compare=False)  # store fingerprints, read once
+
+    @classmethod
+    def create(cls, profile: Profile, frames: str | Path, results: str | Path = "results", device: str = "auto",
+               seeds: tuple[int, ...] | None = None, progress: bool = True, force: bool = False,
+               workers: int | None = None) -> Context:
+        chosen = resolve_device(device)
+        if workers is None:  # one process per core on CPU; a GPU trains one network at a time
+            import os
+
+            workers = 1 if chosen.type == "cuda" else (os.cpu_count() or 1)
+        return cls(profile, Path(frames), Path(results), chosen, tuple(seeds or profile.seeds), progress, force, workers)
+
+    @property
+    def folder(self) -> Path:
+        return self.results / self.profile.name
+
+    @property
+    def cnn_seed(self) -> int:
+        """The seed of the shared frame-by-frame CNN pre-training (the profile's data seed)."""
+        return self.profile.seed
+
+    def store(self, dataset: str, split: str) -> FrameStore:
+        path = self.frames / dataset / split
+        if not (path / "meta.json").is_file():
+            raise OmgError(f"{path}: no FrameStore. Pre-process {DATASET_HINTS[dataset]} first (`omg preprocess "
+                           f"--data-root DIR --out {self.frames}`), or run on the surrogate (`omg synth`), or choose a "
+                           "recipe without it")
+        return FrameStore.open(path)
+
+    def store_print(self, dataset: str, split: str) -> dict:
+        """The fingerprint of a FrameStore (what a result depends on), read once per context."""
+        if (dataset, split) not in self._prints:
+            self._prints[dataset, split] = store_fingerprint(self.store(dataset, split))
+        return self._prints[dataset, split]
+
+
+# ---------------------------------------------------------------- layout and fingerprints
+
+def run_folder(ctx: Context, exp: Experiment, seed: int, cnn_seed: int | None = None) -> Path:
+    """The folder of one training run: ``seed-<k>``, or ``seed-<k>-cnn-<j>`` when its CNN was
+    pre-trained with a seed other than the shared one."""
+    cnn_seed = ctx.cnn_seed if cnn_seed is None else cnn_seed
+    name = f"seed-{seed}" if cnn_seed == ctx.cnn_seed else f"seed-{seed}-cnn-{cnn_seed}"
+    return ctx.folder / exp.slug / name
+
+
+def code_version() -> str:
+    """Hash of the modules in `CODE_MODULES`."""
+    root = Path(__file__).parents[1]
+    digest = hashlib.sha1()
+    for name in CODE_MODULES:
+        digest.update((root / name).read_bytes())
+    return digest.hexdigest()[:12]
+
+
+def store_fingerprint(store: FrameStore) -> dict:
+    return {k: store.meta[k] for k in ("config", "units", "frames", "valid_frames")}
+
+
+def fingerprint(*parts) -> str:
+    return hashlib.sha1(json.dumps(parts, sort_keys=True, default=str).encode()).hexdigest()[:16]
+
+
+def provenance(ctx: Context, seconds: float) -> dict:
+    try:
+        commit = subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True, text=True, check=True,
+                                cwd=Path(__file__).parent).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        commit = None
+    hardware = torch.cuda.get_device_name(ctx.device) if ctx.device.type == "cuda" else platform.processor() or platform.machine()
+    return {"git_commit": commit, "code_version": code_version(), "device": str(ctx.device), "hardware": hardware,
+            "torch": torch.__version__, "threads": torch.get_num_threads(), "wall_seconds": round(seconds, 1)}
+
+
+def write_csv(frame: pd.DataFrame, path: Path) -> None:
+    with atomic_path(path) as tmp:
+        frame.to_csv(tmp, index=False, float_format="%.6g")
+
+
+# ---------------------------------------------------------------- typed records
+
+@dataclass(frozen=True)
+class Scores:
+    """Utterance-level scores of one set of estimates against the labels."""
+
+    ccc_valence: float  # the final official evaluation: one CCC over all utterances
+    ccc_arousal: float
+    ccc_mean: float
+    ccc_per_video_valence: float  # the early official evaluation: mean of per-video CCCs
+    ccc_per_video_arousal: float
+    pcc_valence: float
+    pcc_arousal: float
+    mse_valence: float
+    mse_arousal: float
+    ci_valence: tuple[float, float]  # 95%, video-cluster bootstrap
+    ci_arousal: tuple[float, float]
+    ci_utterance_valence: tuple[float, float]  # 95%, utterance bootstrap (understates: utterances of a video correlate)
+    ci_utterance_arousal: tuple[float, float]
+    n_videos: int
+    n_utterances: int
+    quadrant_mse: list[dict] = field(default_factory=list)
+
+    @classmethod
+    def of(cls, truth: pd.DataFrame, estimates: np.ndarray, reps: int = 1000, seed: int = 0) -> Scores:
+        """Scores of (G, 2) ``estimates`` against ``truth`` (video, utterance, valence, arousal)."""
+        pred = truth[["video", "utterance"]].assign(valence=estimates[:, 0], arousal=estimates[:, 1])
+        final, per_video = omg_ccc(truth, pred), omg_ccc_per_video(truth, pred)
+        out: dict = {"ccc_valence": final["valence"], "ccc_arousal": final["arousal"],
+                     "ccc_mean": (final["valence"] + final["arousal"]) / 2,
+                     "ccc_per_video_valence": per_video["valence"], "ccc_per_video_arousal": per_video["arousal"],
+                     "n_videos": int(truth["video"].nunique()), "n_utterances": len(truth)}
+        videos = truth["video"].to_numpy()
+        for d in DIMENSIONS:
+            t, p = truth[d].to_numpy(), pred[d].to_numpy()
+            out[f"pcc_{d}"], out[f"mse_{d}"] = pcc(t, p), mse(t, p)
+            out[f"ci_{d}"] = bootstrap_ccc(t, p, reps, seed, clusters=videos)
+            out[f"ci_utterance_{d}"] = bootstrap_ccc(t, p, reps, seed)
+        out["quadrant_mse"] = quadrant_mse(truth[list(DIMENSIONS)].to_numpy(), estimates).reset_index().to_dict(orient="records")
+        return cls(**out)
+
+    @classmethod
+    def from_dict(cls, data: dict) -> Scores:
+        return cls(**{f.name: tuple(data[f.name]) if f.name.startswith("ci_") else data[f.name] for f in fields(cls)})
+
+
+@dataclass(frozen=True)
+class SeedResult:
+    """One trained (or fused) run of an experiment: metrics.json."""
+
+    experiment: str
+    model: str
+    recipe: dict
+    profile: str
+    seed: int
+    cnn_seed: int | None  # None for decision fusion (no CNN of its own)
+    fingerprint: str
+    test: Scores  # post-processed (Sec. 6.3)
+    test_raw: Scores
+    validation: Scores
+    validation_raw: Scores
+    training: dict  # strategy, lr, epochs run, best epoch, frames/s, CNN used
+    postprocessing: dict | None
+    fusion_weights: dict | None
+    utterances_without_frames: dict
+    provenance: dict
+    config: dict
+
+    def write(self, folder: Path) -> None:
+        write_json(folder / "metrics.json", asdict(self))
+
+    @classmethod
+    def read(cls, folder: Path) -> SeedResult | None:
+        path = Path(folder) / "metrics.json"
+        if not path.is_file():
+            return None
+        data = json.loads(path.read_text())
+        if "test" not in data:  # written by an older omglib: re-run
+            return None
+        scores = {k: Scores.from_dict(data[k]) for k in ("test", "test_raw", "validation", "validation_raw")}
+        return cls(**{**data, **scores})
+
+
+def write_utterances(folder: Path, split: str, groups: pd.DataFrame, raw: np.ndarray, final: np.ndarray) -> None:
+    table = groups[["video", "utterance", "valence", "arousal"]].rename(columns={"valence": "valence_true", "arousal": "arousal_true"})
+    table = table.assign(valence_raw=raw[:, 0], arousal_raw=raw[:, 1], valence=final[:, 0], arousal=final[:, 1])
+    write_csv(table, folder / f"utterances_{split}.csv")
+    if split == "test":
+        write_omg_csv(table, folder / "predictions.csv", columns=SUBMISSION_COLUMNS)
+
+
+def read_utterances(folder: Path, split: str = "test") -> pd.DataFrame:
+    """A run's stored utterance table (truth, raw and post-processed estimates)."""
+    return pd.read_csv(Path(folder) / f"utterances_{split}.csv", dtype={"video": str, "utterance": str},
+                       keep_default_na=False)
+
+
+# ---------------------------------------------------------------- over seeds
+
+@dataclass(frozen=True)
+class Summary:
+    """An experiment over its training seeds: summary.json.
+
+    Means and standard deviations are over seeds; intervals are 95% video-cluster bootstraps
+    of the mean over seeds (each resample draws test videos, scores every seed's predictions
+    with the official pooled CCC and averages them).
+    """
+
+    experiment: str
+    profile: str
+    seeds: list[int]
+    ccc_valence: float
+    ccc_arousal: float
+    ccc_mean: float
+    sd_valence: float
+    sd_arousal: float
+    sd_mean: float
+    ci_valence: tuple[float, float]
+    ci_arousal: tuple[float, float]
+    ci_mean: tuple[float, float]
+    ci_utterance_valence: tuple[float, float]
+    ci_utterance_arousal: tuple[float, float]
+    raw_ccc_valence: float  # without post-processing, mean over seeds
+    raw_ccc_arousal: float
+    raw_ccc_mean: float
+    val_ccc_mean: float  # validation, post-processed, mean over seeds (for choosing, never test)
+    per_seed: list[dict]  # seed, cnn_seed, ccc_valence, ccc_arousal, ccc_mean, wall_seconds
+    n_test_videos: int
+    n_test_utterances: int
+    cnn_seeds: dict | None = None  # frame CNNs: the same over seeds whose CNN pre-training used that seed too
+    wall_seconds: float = 0.0
+
+    def write(self, folder: Path) -> None:
+        write_json(folder / "summary.json", asdict(self))
+
+    @classmethod
+    def read(cls, folder: Path) -> Summary | None:
+        path = Path(folder) / "summary.json"
+        if not path.is_file():
+            return None
+        data = json.loads(path.read_text())
+        return cls(**{k: tuple(v) if k.startswith("ci_") else v for k, v in data.items()})
+
+
+def _spread(results: list[SeedResult]) -> dict:
+    values = np.array([[r.test.ccc_valence, r.test.ccc_arousal, r.test.ccc_mean] for r in results])
+    sd = values.std(0, ddof=1) if len(values) > 1 else np.zeros(3)
+    return {"seeds": [r.seed for r in results], "ccc_valence": float(values[:, 0].mean()),
+            "ccc_arousal": float(values[:, 1].mean()), "ccc_mean": float(values[:, 2].mean()),
+            "sd_valence": float(sd[0]), "sd_arousal": float(sd[1]), "sd_mean": float(sd[2])}
+
+
+def seed_predictions(folders: list[Path], column: str = "") -> tuple[pd.DataFrame, np.ndarray]:
+    """The test truth (video, utterance, valence, arousal) and the (S, G, 2) estimates of
+    each run in ``folders``; ``column`` "_raw" for the estimates before post-processing."""
+    tables = [read_utterances(f) for f in folders]
+    truth = tables[0][["video", "utterance", "valence_true", "arousal_true"]].rename(
+        columns={"valence_true": "valence", "arousal_true": "arousal"})
+    for folder, t in zip(folders, tables):
+        if not t[["video", "utterance"]].equals(tables[0][["video", "utterance"]]):
+            raise OmgError(f"{folder}: its test utterances differ from {folders[0]}'s; re-run both (`omg run --force`)")
+    return truth, np.stack([t[[f"{d}{column}" for d in DIMENSIONS]].to_numpy(np.float64) for t in tables])
+
+
+def summarise(ctx: Context, exp: Experiment, results: list[SeedResult], folders: list[Path],
+              own_cnn: list[SeedResult] | None = None) -> Summary:
+    """Aggregate the seed runs of ``exp`` and write its summary.json."""
+    reps = ctx.profile.train.bootstrap
+    truth, final = seed_predictions(folders)
+    _, raw = seed_predictions(folders, "_raw")
+    va = truth[list(DIMENSIONS)].to_numpy(np.float64)
+    by_video = resampled_ccc(va, final, reps, ctx.cnn_seed, clusters=truth["video"].to_numpy())
+    by_utterance = resampled_ccc(va, final, reps, ctx.cnn_seed)
+    ci = {"ci_mean": interval(by_video.mean(1))}
+    for d, dim in enumerate(DIMENSIONS):
+        ci[f"ci_{dim}"], ci[f"ci_utterance_{dim}"] = interval(by_video[:, d]), interval(by_utterance[:, d])
+    spread = _spread(results)
+    summary = Summary(
+        experiment=exp.name, profile=ctx.profile.name, seeds=spread["seeds"],
+        **{k: spread[k] for k in ("ccc_valence", "ccc_arousal", "ccc_mean", "sd_valence", "sd_arousal", "sd_mean")}, **ci,
+        raw_ccc_valence=float(np.mean([r.test_raw.ccc_valence for r in results])),
+        raw_ccc_arousal=float(np.mean([r.test_raw.ccc_arousal for r in results])),
+        raw_ccc_mean=float(np.mean([r.test_raw.ccc_mean for r in results])),
+        val_ccc_mean=float(np.mean([r.validation.ccc_mean for r in results])),
+        per_seed=[{"seed": r.seed, "cnn_seed": r.cnn_seed, "ccc_valence": r.test.ccc_valence,
+                   "ccc_arousal": r.test.ccc_arousal, "ccc_mean": r.test.ccc_mean,
+                   "wall_seconds": r.provenance["wall_seconds"]} for r in results],
+        n_test_videos=int(truth["video"].nunique()), n_test_utterances=len(truth),
+        cnn_seeds=_spread(own_cnn) if own_cnn else None,
+        wall_seconds=float(sum(r.provenance["wall_seconds"] for r in results + (own_cnn or []))))
+    summary.write(ctx.folder / exp.slug)
+    return summary
+
+
+def load_summary(ctx: Context, name: str) -> Summary | None:
+    """The stored summary of experiment ``name`` at this profile, or None."""
+    return Summary.read(ctx.folder / get(name).slug)
+
+
+def load(ctx: Context, name: str, seed: int | None = None) -> SeedResult | None:
+    """The stored result of ``name`` for ``seed`` (default: the first of the context's seeds)."""
+    return SeedResult.read(run_folder(ctx, get(name), ctx.seeds[0] if seed is None else seed))
+
+
+def scores_of(truth: pd.DataFrame, estimates: np.ndarray, ctx: Context, seed: int) -> Scores:
+    return Scores.of(truth, estimates, ctx.profile.train.bootstrap, seed)
+
+
+def ccc_pair(truth: np.ndarray, estimates: np.ndarray) -> tuple[float, float]:
+    """(valence, arousal) CCC of (G, 2) estimates."""
+    return tuple(ccc(truth[:, d], estimates[:, d]) for d in range(2))

@@ -1,0 +1,176 @@
+"""Runs experiments over seeds, in parallel processes, in the order their inputs need.
+
+The work is a graph of jobs:
+- a CNN job pre-trains one CNN frame by frame (backbone, pre-training data, seed) and, under
+  the frozen strategy, caches the features every planned experiment reads from it;
+- a run job trains and evaluates one experiment for one seed, after its CNN job and (fusions)
+  after its members' runs of the same seed.
+
+Jobs whose inputs are ready go to ``ctx.workers`` processes, each with one thread (small heads
+on cached features do not use more; two processes on two cores do twice the work). A job
+re-uses its stored result when it is current, so an interrupted schedule resumes. At the end
+every experiment's seeds are summarised (`omglib.experiments.results.Summary`).
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, replace
+from multiprocessing import get_context
+from pathlib import Path
+from queue import Queue
+
+from omglib.errors import OmgError
+from omglib.experiments.catalogue import Experiment, get, with_members
+from omglib.experiments.pipeline import cache, features_needed, pretrained_cnn, run_seed, status
+from omglib.experiments.results import Context, SeedResult, Summary, run_folder, summarise
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Job:
+    """One unit of work: ``kind`` "cnn" (``name`` = backbone) or "run" (``name`` = experiment)."""
+
+    kind: str
+    name: str
+    pretrain: str | None
+    seed: int
+    cnn_seed: int
+
+    @property
+    def label(self) -> str:
+        if self.kind == "cnn":
+            return f"CNN {self.name} on {self.pretrain or 'omg'} (seed {self.cnn_seed})"
+        cnn = f", CNN seed {self.cnn_seed}" if self.cnn_seed != self.seed else ""
+        return f"{self.name} (seed {self.seed}{cnn})"
+
+
+def seed_runs(ctx: Context, exp: Experiment) -> list[tuple[int, int]]:
+    """(seed, CNN seed) of the runs an experiment's numbers average: each training seed, with
+    the shared CNN pre-training (or its own, when the profile does not share it)."""
+    return [(s, ctx.cnn_seed if ctx.profile.train.share_cnn else s) for s in ctx.seeds]
+
+
+def cnn_seed_runs(ctx: Context, exp: Experiment) -> list[tuple[int, int]]:
+    """For a frame CNN whose pre-training the seeds share: each seed with its CNN pre-trained
+    with that seed too, to measure the spread the sharing hides (empty otherwise)."""
+    return [(s, s) for s in ctx.seeds] if exp.is_frame_cnn and ctx.profile.train.share_cnn else []
+
+
+def runs_of(ctx: Context, exp: Experiment) -> list[tuple[int, int]]:
+    """Every (seed, CNN seed) run of ``exp``, each once."""
+    return list(dict.fromkeys(seed_runs(ctx, exp) + cnn_seed_runs(ctx, exp)))
+
+
+def plan(ctx: Context, chosen: list[Experiment]) -> dict[Job, set[Job]]:
+    """Every job the experiments ``chosen`` (and their members) need -> the jobs it waits for."""
+    graph: dict[Job, set[Job]] = {}
+    for exp in with_members(chosen):
+        for seed, cnn_seed in runs_of(ctx, exp):
+            job = Job("run", exp.name, exp.pretrain, seed, cnn_seed)
+            needs = {Job("run", m, exp.pretrain, seed, cnn_seed) for m in exp.members}
+            if exp.trained:
+                cnn = Job("cnn", exp.backbone, exp.pretrain, cnn_seed, cnn_seed)
+                graph.setdefault(cnn, set())
+                needs.add(cnn)
+            graph[job] = needs
+    return graph
+
+
+def _cnn_users(ctx: Context, graph: dict[Job, set[Job]], cnn: Job) -> list[Experiment]:
+    return [get(j.name) for j in graph if j.kind == "run" and cnn in graph[j]]
+
+
+def _work(ctx: Context, job: Job, users: list[Experiment], threads: int | None) -> Job:
+    """Do one job (in a worker process, or in this one)."""
+    if threads:
+        import torch
+
+        torch.set_num_threads(threads)
+    if job.kind == "run":
+        run_seed(ctx, job.name, job.seed, job.cnn_seed)
+        return job
+    cnn = pretrained_cnn(ctx, job.name, job.pretrain, job.cnn_seed)
+    if ctx.profile.train.strategy == "frozen":  # cache once, before the heads that read it run side by side
+        state = cnn.state()
+        names = features_needed([e.model for e in users], ctx.profile)
+        cache(ctx, cnn, "omg", ["train", "validation", "test"], names, state)
+        if job.pretrain and any(not e.is_frame_cnn and not e.members for e in users):
+            cache(ctx, cnn, job.pretrain, ["train", "validation"], names, state)
+    return job
+
+
+def run(ctx: Context, names: list[str]) -> dict[str, Summary]:
+    """Train (or re-use) every seed of the experiments ``names`` and their members; returns
+    each experiment's summary over its seeds."""
+    from tqdm import tqdm
+
+    chosen = with_members([get(n) for n in names])
+    graph = plan(ctx, chosen)
+    if not ctx.force:  # current runs are only read; their CNNs need not be touched
+        current = {j for j in graph if j.kind == "run" and status(ctx, get(j.name), j.seed, j.cnn_seed) == "current"}
+        needed = {n for j in graph if j.kind == "run" and j not in current for n in graph[j] if n.kind == "cnn"}
+        graph = {j: needs - current for j, needs in graph.items()
+                 if j not in current and (j.kind == "run" or j in needed)}
+    users = {job: _cnn_users(ctx, graph, job) for job in graph if job.kind == "cnn"}
+    done: set[Job] = set()
+    bar = tqdm(total=len(graph), desc=f"experiments ({ctx.workers} processes)", unit="job", disable=not ctx.progress)
+
+    def finish(job: Job) -> None:
+        done.add(job)
+        bar.update()
+        bar.set_postfix_str(job.label)
+
+    try:
+        if ctx.workers <= 1 or len(graph) <= 1:
+            while len(done) < len(graph):
+                job = next(j for j in graph if j not in done and graph[j] <= done)
+                _work(ctx, job, users.get(job, []), None)
+                finish(job)
+        else:
+            _run_parallel(replace(ctx, progress=False), graph, users, finish, done)
+    finally:
+        bar.close()
+    return {exp.name: summary(ctx, exp) for exp in chosen}
+
+
+def _run_parallel(ctx: Context, graph: dict[Job, set[Job]], users: dict, finish, done: set[Job]) -> None:
+    """Submit each job once its inputs are done, ``ctx.workers`` at a time; on an error or an
+    interrupt the workers are terminated at once (a running training resumes next time)."""
+    finished: Queue = Queue()
+    pool = get_context("forkserver").Pool(ctx.workers)
+    submitted: set[Job] = set()
+    try:
+        while len(done) < len(graph):
+            for job in [j for j in graph if j not in submitted and graph[j] <= done]:
+                submitted.add(job)
+                pool.apply_async(_work, (ctx, job, users.get(job, []), 1), callback=lambda _, j=job: finished.put((j, None)),
+                                 error_callback=lambda e, j=job: finished.put((j, e)))
+            if len(submitted) == len(done):
+                raise OmgError(f"cannot schedule {[j.label for j in graph if j not in done]}: their inputs never run")
+            job, error = finished.get()
+            if error is not None:
+                raise error
+            finish(job)
+    except BaseException:
+        pool.terminate()
+        raise
+    finally:
+        pool.close()
+        pool.join()
+
+
+def summary(ctx: Context, exp: Experiment) -> Summary:
+    """Summarise the stored runs of ``exp`` (all of its seeds must have run)."""
+    def read(runs: list[tuple[int, int]]) -> tuple[list[Path], list[SeedResult]]:
+        folders = [run_folder(ctx, exp, seed, cnn_seed) for seed, cnn_seed in runs]
+        results = [SeedResult.read(f) for f in folders]
+        for f, r in zip(folders, results):
+            if r is None:
+                raise OmgError(f"{f}: no result; run the experiment first (`omg run '{exp.name}'`)")
+        return folders, results
+
+    folders, results = read(seed_runs(ctx, exp))
+    own = read(cnn_seed_runs(ctx, exp))[1]
+    return summarise(ctx, exp, results, folders, own or None)
