@@ -178,7 +178,7 @@ _PROFILES = {
         # The CNNs start from random weights here (no VGG-Face / ImageNet download), hence a
         # larger learning rate and batch for their frame-by-frame pre-training.
         train=TrainConfig(seq_len=40, strategy="frozen", cnn_seq_len=1, cnn_batch_size=64, frozen_batch_size=16,
-                          share_cnn=True, lr_cnn=1e-3, epochs=12, pretrain_epochs=15, patience=4,
+                          share_cnn=True, lr_cnn=1e-3, epochs=12, pretrain_epochs=6, patience=4,
                           median_windows=(1, 3, 5, 9, 17, 41)),
     ),
     "paper": Profile(
