@@ -114,8 +114,11 @@ def _execute_all(stage: Path, parameters: dict, workers: int, progress: bool) ->
         return
     with ProcessPoolExecutor(workers, mp_context=get_context("forkserver")) as pool:
         futures = [pool.submit(execute, nb, stage / "notebooks" / nb.name, parameters, False) for nb in chapters]
-        for future in futures:
-            future.result()  # the first failing chapter's OmgError, in chapter order
+        try:
+            for future in futures:
+                future.result()  # the first failing chapter's OmgError, in chapter order
+        finally:
+            pool.shutdown(cancel_futures=True)
 
 
 def _stage_sources(stage: Path) -> None:
