@@ -10,6 +10,7 @@ from __future__ import annotations
 import multiprocessing
 import os
 from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from typing import TypeVar
 
 T = TypeVar("T")
@@ -20,6 +21,24 @@ def _init_worker() -> None:
     import cv2
 
     cv2.setNumThreads(1)  # one process per core already; OpenCV threads would only contend
+
+
+@contextmanager
+def process_pool(workers: int, preload: tuple[str, ...] = (), initializer: Callable[[], None] | None = None) -> Iterator:
+    """A forkserver ``multiprocessing.Pool`` of ``workers`` processes that is terminated at once
+    when the block is left by an exception (an error, Ctrl-C), and closed and joined otherwise."""
+    context = multiprocessing.get_context("forkserver")
+    if preload:
+        context.set_forkserver_preload(list(preload))
+    pool = context.Pool(workers, initializer=initializer)
+    try:
+        yield pool
+    except BaseException:
+        pool.terminate()
+        raise
+    finally:
+        pool.close()
+        pool.join()
 
 
 def imap_unordered(func: Callable[[T], R], jobs: Iterable[T], workers: int | None = None) -> Iterator[R]:
@@ -33,14 +52,5 @@ def imap_unordered(func: Callable[[T], R], jobs: Iterable[T], workers: int | Non
         _init_worker()
         yield from map(func, jobs)
         return
-    context = multiprocessing.get_context("forkserver")
-    context.set_forkserver_preload(["omglib.synth.generate", "omglib.data.store"])
-    pool = context.Pool(workers, initializer=_init_worker)
-    try:
+    with process_pool(workers, ("omglib.synth.generate", "omglib.data.store"), _init_worker) as pool:
         yield from pool.imap_unordered(func, jobs)
-    except BaseException:
-        pool.terminate()
-        raise
-    finally:
-        pool.close()
-        pool.join()

@@ -181,9 +181,29 @@ class Scores:
         return cls(**{f.name: tuple(data[f.name]) if f.name.startswith("ci_") else data[f.name] for f in fields(cls)})
 
 
+class _Record:
+    """A dataclass stored as one JSON file (``FILE``) in a folder; `read` gives None when absent."""
+
+    FILE = ""
+
+    def write(self, folder: Path) -> None:
+        write_json(Path(folder) / self.FILE, asdict(self))
+
+    @classmethod
+    def read(cls, folder: Path):
+        path = Path(folder) / cls.FILE
+        return cls._decode(json.loads(path.read_text())) if path.is_file() else None
+
+    @classmethod
+    def _decode(cls, data: dict):
+        return cls(**{k: tuple(v) if k.startswith("ci_") else v for k, v in data.items()})
+
+
 @dataclass(frozen=True)
-class SeedResult:
+class SeedResult(_Record):
     """One trained (or fused) run of an experiment: metrics.json."""
+
+    FILE = "metrics.json"
 
     experiment: str
     model: str
@@ -203,15 +223,8 @@ class SeedResult:
     provenance: dict
     config: dict
 
-    def write(self, folder: Path) -> None:
-        write_json(folder / "metrics.json", asdict(self))
-
     @classmethod
-    def read(cls, folder: Path) -> SeedResult | None:
-        path = Path(folder) / "metrics.json"
-        if not path.is_file():
-            return None
-        data = json.loads(path.read_text())
+    def _decode(cls, data: dict) -> SeedResult | None:
         if "test" not in data:  # written by an older omglib: re-run
             return None
         scores = {k: Scores.from_dict(data[k]) for k in ("test", "test_raw", "validation", "validation_raw")}
@@ -235,7 +248,7 @@ def read_utterances(folder: Path, split: str = "test") -> pd.DataFrame:
 # ---------------------------------------------------------------- over seeds
 
 @dataclass(frozen=True)
-class Summary:
+class Summary(_Record):
     """An experiment over its training seeds: summary.json.
 
     Means and standard deviations are over seeds; intervals are 95% video-cluster bootstraps
@@ -267,16 +280,7 @@ class Summary:
     cnn_seeds: dict | None = None  # frame CNNs: the same over seeds whose CNN pre-training used that seed too
     wall_seconds: float = 0.0
 
-    def write(self, folder: Path) -> None:
-        write_json(folder / "summary.json", asdict(self))
-
-    @classmethod
-    def read(cls, folder: Path) -> Summary | None:
-        path = Path(folder) / "summary.json"
-        if not path.is_file():
-            return None
-        data = json.loads(path.read_text())
-        return cls(**{k: tuple(v) if k.startswith("ci_") else v for k, v in data.items()})
+    FILE = "summary.json"
 
 
 def _spread(results: list[SeedResult]) -> dict:

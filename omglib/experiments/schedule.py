@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, replace
-from multiprocessing import get_context
 from pathlib import Path
 from queue import Queue
 
@@ -24,6 +23,7 @@ from omglib.errors import OmgError
 from omglib.experiments.catalogue import Experiment, get, with_members
 from omglib.experiments.pipeline import cache, features_needed, pretrained_cnn, run_seed, status
 from omglib.experiments.results import Context, SeedResult, Summary, run_folder, summarise
+from omglib.parallel import process_pool
 
 log = logging.getLogger(__name__)
 
@@ -139,9 +139,8 @@ def _run_parallel(ctx: Context, graph: dict[Job, set[Job]], users: dict, finish,
     """Submit each job once its inputs are done, ``ctx.workers`` at a time; on an error or an
     interrupt the workers are terminated at once (a running training resumes next time)."""
     finished: Queue = Queue()
-    pool = get_context("forkserver").Pool(ctx.workers)
     submitted: set[Job] = set()
-    try:
+    with process_pool(ctx.workers) as pool:
         while len(done) < len(graph):
             for job in [j for j in graph if j not in submitted and graph[j] <= done]:
                 submitted.add(job)
@@ -153,12 +152,6 @@ def _run_parallel(ctx: Context, graph: dict[Job, set[Job]], users: dict, finish,
             if error is not None:
                 raise error
             finish(job)
-    except BaseException:
-        pool.terminate()
-        raise
-    finally:
-        pool.close()
-        pool.join()
 
 
 def summary(ctx: Context, exp: Experiment) -> Summary:
