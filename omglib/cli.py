@@ -92,6 +92,16 @@ def _cmd_models(args: argparse.Namespace) -> None:
         print(f"{row['name']:42s} {row['parameters']:13,d} {row['gflops_per_frame']:13.3f}")
 
 
+def _cmd_weights_import(args: argparse.Namespace) -> None:
+    from omglib.models.weights import KINDS, import_weights
+
+    out = Path(args.out or f"weights/{args.kind}.pt")
+    meta = import_weights(args.kind, args.file, out)
+    print(f"wrote {out}: {meta['paper_start']} from {args.file} (sha256 {meta['source_sha256'][:16]}...) for omglib's "
+          f"RGB [-1, 1] faces; dropped {len(meta['dropped'])} classifier tensors")
+    print(f"  use it: omglib.models.build(NAME, 'paper', weights='{out}') for any {KINDS[args.kind][0]} network")
+
+
 def _cmd_figure(args: argparse.Namespace) -> None:
     from omglib.io import atomic_path
     from omglib.reporting import preprocessing_steps, surrogate_va_grid
@@ -255,6 +265,15 @@ def build_parser() -> argparse.ArgumentParser:
     _experiment_options(book)
     book.add_argument("--out", default="book", help="site goes to OUT/_build/html (executed notebooks: OUT/_source)")
     book.set_defaults(func=_cmd_book)
+
+    weights = commands.add_parser("weights", help="the paper's starting weights (VGG-Face, ImageNet ResNet-50 / DenseNet-121)")
+    weights_commands = weights.add_subparsers(dest="weights_command", required=True, metavar="ACTION")
+    imported = weights_commands.add_parser("import", help="convert a published weights file to omglib's keys and [-1, 1] input")
+    imported.add_argument("kind", choices=["vgg-face", "resnet50", "densenet121"],
+                          help="vgg-face: vgg_face_dag.pth; resnet50 / densenet121: torchvision's ImageNet files")
+    imported.add_argument("file", help="the published file")
+    imported.add_argument("--out", default=None, help="converted file (default weights/KIND.pt)")
+    imported.set_defaults(func=_cmd_weights_import)
 
     figure = commands.add_parser("figure", help="render a figure without a notebook")
     figure.add_argument("name", choices=["va-grid", "preprocess"],
