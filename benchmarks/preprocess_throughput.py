@@ -43,7 +43,7 @@ def main() -> None:
                 out = tmp / f"pre-{every}-{workers}"
                 started = time.perf_counter()
                 store = preprocess(tmp / "data" / "omg", out, PreprocessConfig(crop_size=96, detect_every=every),
-                                   workers=workers, progress=False)["train"]
+                                   workers=workers, progress=False)["omg/train"]
                 seconds = time.perf_counter() - started
                 results[every] = store
                 print(f"{mode:22s} {workers:7d} {len(store):7d} {seconds:8.1f} {len(store) / seconds:9.1f} "

@@ -241,10 +241,14 @@ def data_root_of(profile: str, data_root: str | Path | None) -> Path:
 
 
 def omg_root(root: Path) -> Path:
-    """The OMG-layout folder inside ``root`` (``root`` itself, or its omg/ child)."""
-    from omglib.data.omg import OmgLayout
+    """The OMG-layout folder of a data root in any of its forms (`omglib.preprocess.run.data_roots`):
+    ``root`` itself or its OMG child; ``root``/omg, for the caller's message, when there is none."""
+    from omglib.preprocess.run import data_roots
 
-    return root if OmgLayout.is_omg_root(root) else root / "omg"
+    try:
+        return dict(data_roots(root)).get("omg", root / "omg")
+    except OmgError:
+        return root / "omg"
 
 
 def source_label(root: Path) -> str:

@@ -35,43 +35,48 @@ def _cmd_synth(args: argparse.Namespace) -> None:
 
 def _cmd_data_summary(args: argparse.Namespace) -> None:
     from omglib.data import affwild2, omg
+    from omglib.preprocess.run import data_roots
 
-    root = Path(args.data_root)
-    if not root.is_dir():
-        raise OmgError(f"{root}: no such folder (pass --data-root the dataset folder)")
-    roots = [root] if (omg.OmgLayout.is_omg_root(root) or affwild2.AffWild2Layout.is_affwild2_root(root)) \
-        else sorted(p for p in root.iterdir() if p.is_dir())
-    found = False
-    for r in roots:
-        if omg.OmgLayout.is_omg_root(r):
-            found = True
+    for dataset, r in data_roots(args.data_root):
+        if dataset == "omg":
             utterances = omg.OmgLayout(r).read_all()
-            print(f"OMG-Emotion layout: {r}")
+            print(f"OMG-Emotion layout: {r} (stores: <frames>/omg/<split>)")
             print(omg.summarize(utterances).to_string())
-            if (~utterances["present"]).any():
-                target = Path(args.missing_list) if args.missing_list else Path(f"missing_videos_{r.name}.csv")
-                count = omg.write_missing_list(utterances, target)
-                print(f"{count} utterance videos are missing (dead links are normal): listed in {target}; "
+            missing = int((~utterances["present"]).sum())
+            if args.missing_list and missing:
+                omg.write_missing_list(utterances, args.missing_list)
+                print(f"{missing} utterance videos are missing (dead links are normal): listed in {args.missing_list}; "
                       "the rest can be used as they are")
-        elif affwild2.AffWild2Layout.is_affwild2_root(r):
-            found = True
-            print(f"Aff-Wild2 layout: {r}")
+            elif missing:
+                print(f"{missing} utterance videos are missing (dead links are normal); the rest can be used as they "
+                      "are. List them with --missing-list FILE.csv")
+        else:
+            print(f"Aff-Wild2 layout: {r} (stores: <frames>/{dataset}/<split>)")
             print(affwild2.summarize(affwild2.AffWild2Layout(r).read_all()).to_string())
-    if not found:
-        raise OmgError(f"{root}: neither an OMG root (omg_TrainVideos.csv ...) nor an Aff-Wild2 root "
-                       "(annotations/VA_Set/Train_Set), nor a folder of them")
 
 
 def _cmd_preprocess(args: argparse.Namespace) -> None:
     from dataclasses import replace
 
-    from omglib.preprocess.run import preprocess
+    from omglib.preprocess.run import merge, parse_shard, preprocess, preprocess_shard
 
     config = get_profile(args.profile).preprocess
     overrides = {k: v for k, v in (("detector", args.detector), ("detect_every", args.detect_every),
                                    ("crop_size", args.crop_size)) if v is not None}
-    stores = preprocess(args.data_root, args.out, replace(config, **overrides), workers=args.workers,
-                        progress=not args.quiet)
+    config = replace(config, **overrides)
+    if args.shard:
+        shard = parse_shard(args.shard)
+        done = preprocess_shard(args.data_root, args.out, config, shard, workers=args.workers, progress=not args.quiet)
+        print(f"shard {args.shard} of {args.data_root} -> {args.out} (parts only):")
+        for name, (ok, failed, total) in done.items():
+            print(f"  {name:20s} {ok:5d} videos done, {failed} failed, of {total} in the whole store")
+        print(f"when every shard is done: omg preprocess --data-root {args.data_root} --out {args.out} "
+              f"--profile {args.profile} --merge (with the same options)")
+        return
+    if args.merge:
+        stores = merge(args.data_root, args.out, config)
+    else:
+        stores = preprocess(args.data_root, args.out, config, workers=args.workers, progress=not args.quiet)
     print(f"wrote {args.out}:")
     for name, store in stores.items():
         meta = store.meta
@@ -90,6 +95,16 @@ def _cmd_models(args: argparse.Namespace) -> None:
     print(f"{'model':42s} {'parameters':>13s} {'GFLOPs/frame':>13s}")
     for row in describe(profile):
         print(f"{row['name']:42s} {row['parameters']:13,d} {row['gflops_per_frame']:13.3f}")
+
+
+def _cmd_weights_import(args: argparse.Namespace) -> None:
+    from omglib.models.weights import KINDS, import_weights
+
+    out = Path(args.out or f"weights/{args.kind}.pt")
+    meta = import_weights(args.kind, args.file, out)
+    print(f"wrote {out}: {meta['paper_start']} from {args.file} (sha256 {meta['source_sha256'][:16]}...) for omglib's "
+          f"RGB [-1, 1] faces; dropped {len(meta['dropped'])} classifier tensors")
+    print(f"  use it: omglib.models.build(NAME, 'paper', weights='{out}') for any {KINDS[args.kind][0]} network")
 
 
 def _cmd_figure(args: argparse.Namespace) -> None:
@@ -206,8 +221,8 @@ def _cmd_evaluate(args: argparse.Namespace) -> None:
 
 def _experiment_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--profile", choices=PROFILE_NAMES, default="quick")
-    parser.add_argument("--data-root", default=None, help="videos: an OMG root, or a folder with omg/, affwild2/, affwild/ "
-                        "(default data/synth-PROFILE); pre-processed into --frames first")
+    parser.add_argument("--data-root", default=None, help="videos: an OMG root, an Aff-Wild2 root, or a folder of them "
+                        "(default data/synth-PROFILE); pre-processed into --frames/<omg|affwild2|affwild>/<split> first")
     parser.add_argument("--frames", default=None, help="FrameStore folder (default data/frames-PROFILE)")
     parser.add_argument("--results", default="results", help="results root (results/PROFILE/EXPERIMENT/)")
     parser.add_argument("--device", default="auto", help="auto (cuda when present), cpu, cuda, cuda:1 ...")
@@ -238,18 +253,23 @@ def build_parser() -> argparse.ArgumentParser:
     data_commands = data.add_subparsers(dest="data_command", required=True, metavar="ACTION")
     summary = data_commands.add_parser("summary", help="videos and utterances per split, present and missing")
     summary.add_argument("--data-root", required=True, help="an OMG or Aff-Wild2 root, or a folder of them")
-    summary.add_argument("--missing-list", default=None, help="where to list missing videos (CSV)")
+    summary.add_argument("--missing-list", default=None, metavar="FILE.csv", help="list the missing OMG videos in this CSV")
     summary.set_defaults(func=_cmd_data_summary)
 
     pre = commands.add_parser("preprocess", help="detect, landmark, align and crop every frame into FrameStores")
     pre.add_argument("--data-root", required=True, help="an OMG or Aff-Wild2 root, or a folder of them (omg synth's output)")
-    pre.add_argument("--out", required=True, help="output folder: one FrameStore per split")
+    pre.add_argument("--out", required=True, help="output folder: one FrameStore per split, OUT/<omg|affwild2|affwild>/<split>")
     pre.add_argument("--profile", choices=PROFILE_NAMES, default="quick", help="sets crop size and tracking period")
     pre.add_argument("--workers", type=int, default=None, help="processes (default: all cores)")
     pre.add_argument("--detector", choices=["hog", "cnn"], default=None, help="dlib HOG (default) or MMOD CNN")
     pre.add_argument("--detect-every", type=int, default=None, help="full-frame search period; 1 = every frame")
     pre.add_argument("--crop-size", type=int, default=None, help="side of the aligned crop (paper: 96)")
     pre.add_argument("--quiet", action="store_true", help="no progress bar")
+    parts = pre.add_mutually_exclusive_group()
+    parts.add_argument("--shard", default=None, metavar="I/N",
+                       help="only a deterministic 1/N of the videos (I = 1..N), as per-video parts; e.g. a Slurm array task")
+    parts.add_argument("--merge", action="store_true",
+                       help="consolidate the shards' parts into the stores (refuses while a video has no part)")
     pre.set_defaults(func=_cmd_preprocess)
 
     models = commands.add_parser("models", help="list every network of the paper with its size")
@@ -276,6 +296,15 @@ def build_parser() -> argparse.ArgumentParser:
     _experiment_options(book)
     book.add_argument("--out", default="book", help="site goes to OUT/_build/html (executed notebooks: OUT/_source)")
     book.set_defaults(func=_cmd_book)
+
+    weights = commands.add_parser("weights", help="the paper's starting weights (VGG-Face, ImageNet ResNet-50 / DenseNet-121)")
+    weights_commands = weights.add_subparsers(dest="weights_command", required=True, metavar="ACTION")
+    imported = weights_commands.add_parser("import", help="convert a published weights file to omglib's keys and [-1, 1] input")
+    imported.add_argument("kind", choices=["vgg-face", "resnet50", "densenet121"],
+                          help="vgg-face: vgg_face_dag.pth; resnet50 / densenet121: torchvision's ImageNet files")
+    imported.add_argument("file", help="the published file")
+    imported.add_argument("--out", default=None, help="converted file (default weights/KIND.pt)")
+    imported.set_defaults(func=_cmd_weights_import)
 
     figure = commands.add_parser("figure", help="render a figure without a notebook")
     figure.add_argument("name", choices=["va-grid", "preprocess"],

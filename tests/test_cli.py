@@ -52,6 +52,11 @@ def test_data_summary_lists_missing_videos(tmp_path):
     assert result.returncode == 0, result.stderr
     assert "2 utterance videos are missing" in result.stdout
     assert len((tmp_path / "gone.csv").read_text().splitlines()) == 3
+    (tmp_path / "work").mkdir()
+    quiet = omg("data", "summary", "--data-root", str(tmp_path), cwd=tmp_path / "work")
+    assert quiet.returncode == 0, quiet.stderr
+    assert "2 utterance videos are missing" in quiet.stdout and "--missing-list" in quiet.stdout
+    assert not list((tmp_path / "work").iterdir())  # nothing written where it was not asked for
 
 
 def test_va_grid_figure(tmp_path):

@@ -104,7 +104,7 @@ def test_truncated_video_keeps_what_was_read(tmp_path, face):
 
 def test_store_interface_and_detection_rate(smoke_data, smoke_stores):
     out, stores = smoke_stores
-    store = FrameStore.open(out / "train")
+    store = FrameStore.open(out / "omg" / "train")
     size = get_profile("smoke").preprocess.crop_size
     assert store.faces.dtype == np.uint8 and store.faces.shape[1:] == (size, size, 3)
     assert store.landmarks.dtype == np.float32 and store.landmarks.shape[1:] == (68, 2)
@@ -112,7 +112,8 @@ def test_store_interface_and_detection_rate(smoke_data, smoke_stores):
     faces, _ = store.load(np.flatnonzero(store.index["valid"])[:5])
     assert faces.dtype == np.float32 and faces.min() >= -1 and faces.max() <= 1
     visible, valid = [], []
-    for split, s in stores.items():
+    for name, s in stores.items():
+        split = name.split("/")[1]
         for truth_path in sorted((smoke_data[0] / "omg" / "synth_truth" / split).glob("*.npz")):
             truth = np.load(truth_path)
             for i, name in enumerate(truth["files"]):
@@ -135,7 +136,7 @@ def test_missing_and_corrupt_videos_are_reported_not_fatal(smoke_data, tmp_path)
         (root / "test" / row.video).mkdir(parents=True, exist_ok=True)
     (root / "test" / good.video / good.utterance).write_bytes((src / "test" / good.video / good.utterance).read_bytes())
     (root / "test" / corrupt.video / corrupt.utterance).write_bytes(b"garbage")
-    store = preprocess(root, tmp_path / "pre", get_profile("smoke").preprocess, workers=1, progress=False)["test"]
+    store = preprocess(root, tmp_path / "pre", get_profile("smoke").preprocess, workers=1, progress=False)["omg/test"]
     assert store.meta["units"] == [f"{good.video}__{good.utterance[:-4]}"]
     assert len(store.meta["failed"]) == 1 and "OpenCV cannot open" in next(iter(store.meta["failed"].values()))
     assert len(store.meta["missing_videos"]) == len(rows) - 2
@@ -152,10 +153,10 @@ def test_killed_preprocess_resumes_to_the_same_store(smoke_data, smoke_stores, t
         time.sleep(0.05)
     job.send_signal(signal.SIGKILL)
     job.wait()
-    assert not (out / "test" / "meta.json").exists()  # killed before the end
+    assert not (out / "omg" / "test" / "meta.json").exists()  # killed before the end
     preprocess(smoke_data[0] / "omg", out, get_profile("smoke").preprocess, workers=2, progress=False)
     for split in ("train", "validation", "test"):
-        a, b = FrameStore.open(clean_out / split), FrameStore.open(out / split)
+        a, b = FrameStore.open(clean_out / "omg" / split), FrameStore.open(out / "omg" / split)
         np.testing.assert_array_equal(a.faces, b.faces)
         np.testing.assert_array_equal(a.landmarks, b.landmarks)
         pd.testing.assert_frame_equal(a.index, b.index)
@@ -168,3 +169,91 @@ def test_unknown_root_and_incomplete_store(tmp_path):
         FrameStore.open(tmp_path)
     with pytest.raises(OmgError, match="no video could be pre-processed"):
         build_store([Unit("x", tmp_path / "none.mp4", "x", "", np.nan, np.nan)], tmp_path / "s", PreprocessConfig().to_dict(), progress=False)
+
+
+def assert_same_store(a: FrameStore, b: FrameStore) -> None:
+    np.testing.assert_array_equal(a.faces, b.faces)
+    np.testing.assert_array_equal(a.landmarks, b.landmarks)
+    pd.testing.assert_frame_equal(a.index, b.index)
+    same = ("config", "units", "frames", "valid_frames", "detection_rate_per_video", "failed", "searches", "missing_videos")
+    assert {k: a.meta[k] for k in same} == {k: b.meta[k] for k in same}
+
+
+def test_two_shards_then_a_merge_equal_one_run(smoke_data, smoke_stores, tmp_path):
+    from omglib.preprocess.run import merge, preprocess_shard
+
+    _, clean = smoke_stores
+    root, out, config = smoke_data[0] / "omg", tmp_path / "sharded", get_profile("smoke").preprocess
+    first = subprocess.run([sys.executable, "-m", "omglib.cli", "preprocess", "--data-root", str(root), "--out", str(out),
+                            "--profile", "smoke", "--workers", "1", "--quiet", "--shard", "1/2"], capture_output=True, text=True)
+    assert first.returncode == 0, first.stderr
+    assert "--merge" in first.stdout and not list(out.rglob("meta.json"))
+    after_first = {p.name for p in out.rglob("parts/*/*.npz")}
+    with pytest.raises(OmgError, match=r"videos have no part yet .* --shard I/N"):
+        merge(root, out, config)
+    done = preprocess_shard(root, out, config, (2, 2), workers=2, progress=False)
+    after_second = {p.name for p in out.rglob("parts/*/*.npz")}
+    assert after_first and after_first < after_second  # each shard did a part of the work
+    assert sum(ok for ok, _, _ in done.values()) == len(after_second) - len(after_first)
+    merged = merge(root, out, config)
+    assert set(merged) == set(clean) == {"omg/train", "omg/validation", "omg/test"}
+    for name in merged:
+        assert_same_store(clean[name], FrameStore.open(out / name))
+    with pytest.raises(OmgError, match="--shard 3/2: write I/N"):
+        from omglib.preprocess.run import parse_shard
+
+        parse_shard("3/2")
+
+
+def tiny_roots(smoke_data, folder):
+    """One utterance video per OMG split and one Aff-Wild2 train video, copied out of the smoke surrogate."""
+    import shutil
+
+    src = smoke_data[0]
+    omg = folder / "OMG-Emotion"
+    omg.mkdir(parents=True)
+    for csv in sorted((src / "omg").glob("omg_*.csv")):
+        rows = pd.read_csv(csv).head(1)
+        rows.to_csv(omg / csv.name, index=False)
+        split = {"omg_TrainVideos.csv": "train", "omg_ValidationVideos.csv": "validation"}.get(csv.name, "test")
+        video = omg / split / rows.video[0] / rows.utterance[0]
+        video.parent.mkdir(parents=True)
+        shutil.copy(src / "omg" / split / rows.video[0] / rows.utterance[0], video)
+    aff = folder / "aff_wild"
+    annotation = min((src / "affwild" / "annotations" / "VA_Set" / "Train_Set").glob("*.txt"))
+    (aff / "annotations" / "VA_Set" / "Train_Set").mkdir(parents=True)
+    shutil.copy(annotation, aff / "annotations" / "VA_Set" / "Train_Set" / annotation.name)
+    (aff / "videos").mkdir()
+    shutil.copy(src / "affwild" / "videos" / f"{annotation.stem}.mp4", aff / "videos" / f"{annotation.stem}.mp4")
+    return omg, aff
+
+
+def test_every_form_of_data_root_lands_in_dataset_split(smoke_data, tmp_path):
+    from omglib.book import context, omg_root
+    from omglib.preprocess.run import data_roots
+
+    omg, aff = tiny_roots(smoke_data, tmp_path / "data")
+    config, frames = get_profile("smoke").preprocess, tmp_path / "frames"
+    # an OMG root, through `omg run`'s path: pre-processed into <frames>/omg/<split>, found there
+    ctx = context("smoke", omg, frames, tmp_path / "results", "cpu", progress=False)
+    assert ctx.store("omg", "test").meta["units"] and not (frames / "test").exists()
+    # an Aff-Wild2-layout root: named like Aff-Wild -> affwild; renamed Aff-Wild2 -> affwild2
+    assert set(preprocess(aff, frames, config, workers=1, progress=False)) == {"affwild/train"}
+    assert ctx.store("affwild", "train").meta["layout"] == "affwild2"
+    renamed = aff.rename(tmp_path / "data" / "Aff-Wild2")
+    assert data_roots(renamed) == [("affwild2", renamed)]
+    # a folder of roots: each dataset under its own name (the OMG stores are complete already)
+    stores = preprocess(tmp_path / "data", frames, config, workers=1, progress=False)
+    assert set(stores) == {"omg/train", "omg/validation", "omg/test", "affwild2/train"}
+    assert ctx.store("affwild2", "train").meta["data_root"] == str(renamed.resolve())
+    assert omg_root(tmp_path / "data") == omg == omg_root(omg)  # the book's figures find the videos too
+
+
+def test_two_roots_of_one_dataset_are_refused(smoke_data, tmp_path):
+    from omglib.preprocess.run import data_roots
+
+    omg, _ = tiny_roots(smoke_data, tmp_path)
+    (tmp_path / "copy").mkdir()
+    (tmp_path / "copy" / "omg_TestVideos_WithLabels.csv").write_bytes((omg / "omg_TestVideos_WithLabels.csv").read_bytes())
+    with pytest.raises(OmgError, match="both OMG-Emotion/ and copy/ are omg data"):
+        data_roots(tmp_path)

@@ -192,3 +192,19 @@ def test_the_schedule_runs_every_seed_after_its_inputs(tmp_path):
     assert cnn_jobs == {("vgg16", "affwild2", s) for s in profile.seeds}
     unshared = replace(ctx, profile=replace(profile, train=replace(profile.train, share_cnn=False)))
     assert seed_runs(unshared, X.get(X.BEST_3RNN)) == [(s, s) for s in profile.seeds]
+
+
+def test_a_retrained_run_is_the_same_bit_for_bit(smoke_run):
+    ctx, _ = smoke_run
+    before = X.utterances(ctx, X.BEST_3RNN, 1)
+    weights = torch.load(X.folder(ctx, X.BEST_3RNN, 1) / "model.pt", weights_only=True)["model"]
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)  # as in the schedule's worker processes that trained it first
+    try:
+        X.run_seed(replace(ctx, force=True, progress=False), X.BEST_3RNN, 1)  # trained again from the same seed
+    finally:
+        torch.set_num_threads(threads)
+    pd.testing.assert_frame_equal(X.utterances(ctx, X.BEST_3RNN, 1), before, check_exact=True)
+    again = torch.load(X.folder(ctx, X.BEST_3RNN, 1) / "model.pt", weights_only=True)["model"]
+    for key, value in weights.items():
+        torch.testing.assert_close(again[key], value, rtol=0, atol=0)

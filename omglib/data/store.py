@@ -6,7 +6,8 @@ On disk (one folder per split)::
     landmarks.npy   (N, 68, 2) float32 landmarks in crop pixels (NaN where no face)
     index.csv       one row per frame: video, utterance, frame, time, valid, valence, arousal
     meta.json       pipeline config, versions, counts, detection rates, problems; written last
-    parts/          one .npz per video, kept so that a re-run resumes
+    parts/          one .npz per video (a .failed note for a video that could not be read),
+                    kept so that a re-run resumes and shards can be merged
 
 Building writes each video's part atomically as soon as it is done. A crash or a kill
 loses at most the videos in progress, and a re-run computes only the missing parts. The
@@ -29,7 +30,7 @@ import pandas as pd
 
 from omglib import __version__
 from omglib.errors import DataError, OmgError
-from omglib.io import atomic_path, remove_stale_temporaries, write_json
+from omglib.io import atomic_path, remove_stale_temporaries, write_json, write_text
 from omglib.parallel import imap_unordered
 
 INDEX_COLUMNS = ["video", "utterance", "frame", "time", "valid", "valence", "arousal"]
@@ -89,22 +90,33 @@ def _config_hash(config_dict: dict) -> str:
 
 
 def _process_unit(args: tuple[Unit, Path, dict]) -> tuple[str, dict | None, str | None]:
-    """Pre-process one video into its part file; returns (key, stats, error)."""
+    """Pre-process one video into its part file; returns (key, stats, error). A failure leaves a
+    ``KEY.failed`` note beside the parts, so that a merge of shards knows the video was tried."""
     from omglib.config import PreprocessConfig
     from omglib.preprocess.pipeline import process_video
 
     unit, part, config_dict = args
     if part.is_file():
-        with np.load(part) as done:
-            return unit.key, json.loads(str(done["stats"])), None
+        return (unit.key, *_part_outcome(part))
     try:
         result = process_video(unit.path, PreprocessConfig(**config_dict))
     except DataError as error:
+        write_text(part.with_suffix(".failed"), str(error))
         return unit.key, None, str(error)
     with atomic_path(part) as tmp, open(tmp, "wb") as f:
         np.savez(f, faces=result.faces, landmarks=result.landmarks, valid=result.valid, frame=result.frame,
                  time=result.time, stats=json.dumps(result.stats))
+    part.with_suffix(".failed").unlink(missing_ok=True)
     return unit.key, result.stats, None
+
+
+def _part_outcome(part: Path) -> tuple[dict | None, str | None]:
+    """(stats, None) for a video with a part, (None, error) for one that failed, else (None, None)."""
+    if part.is_file():
+        with np.load(part) as done:
+            return json.loads(str(done["stats"])), None
+    failed = part.with_suffix(".failed")
+    return (None, failed.read_text()) if failed.is_file() else (None, None)
 
 
 def _labels(value: np.ndarray | float, n: int) -> np.ndarray:
@@ -116,22 +128,30 @@ def _labels(value: np.ndarray | float, n: int) -> np.ndarray:
     return out
 
 
-def build_store(units: list[Unit], out: str | Path, config_dict: dict, workers: int | None = None,
-                progress: bool = True, extra_meta: dict | None = None) -> FrameStore:
-    """Pre-process every unit (resuming from parts on disk) and consolidate the split's store."""
+def _parts_folder(out: Path, config_dict: dict) -> Path:
+    parts = out / "parts" / _config_hash(config_dict)
+    parts.mkdir(parents=True, exist_ok=True)
+    return parts
+
+
+def _complete(out: Path, units: list[Unit], config_dict: dict) -> bool:
+    """Whether ``out`` already holds the store of exactly these units at this config."""
+    meta_path = out / "meta.json"
+    if not meta_path.is_file():
+        return False
+    old = json.loads(meta_path.read_text())
+    return old.get("config") == config_dict and old.get("units") == sorted(u.key for u in units)
+
+
+def build_parts(units: list[Unit], out: str | Path, config_dict: dict, workers: int | None = None,
+                progress: bool = True) -> tuple[dict, dict]:
+    """Pre-process every unit that has no part yet; returns (stats by key, error by key).
+    Shards on other machines may be writing parts into the same folder: nothing is removed."""
     from tqdm import tqdm
 
     out = Path(out)
-    parts = out / "parts" / _config_hash(config_dict)
-    parts.mkdir(parents=True, exist_ok=True)
-    remove_stale_temporaries(parts)
-    units = sorted(units, key=lambda u: u.key)
-    meta_path = out / "meta.json"
-    if meta_path.is_file():
-        old = json.loads(meta_path.read_text())
-        if old.get("config") == config_dict and old.get("units") == [u.key for u in units]:
-            return FrameStore.open(out)
-    jobs = [(u, parts / f"{u.key}.npz", config_dict) for u in units]
+    parts = _parts_folder(out, config_dict)
+    jobs = [(u, parts / f"{u.key}.npz", config_dict) for u in sorted(units, key=lambda u: u.key)]
     stats, failed = {}, {}
     with tqdm(total=len(jobs), unit="video", desc=f"preprocess {out.name}", disable=not progress) as bar:
         for key, stat, error in imap_unordered(_process_unit, jobs, workers):
@@ -141,7 +161,43 @@ def build_store(units: list[Unit], out: str | Path, config_dict: dict, workers: 
             else:
                 stats[key] = stat
             bar.update(1)
-    return _consolidate(out, [u for u in units if u.key in stats], parts, stats, failed, config_dict, extra_meta or {})
+    return stats, failed
+
+
+def build_store(units: list[Unit], out: str | Path, config_dict: dict, workers: int | None = None,
+                progress: bool = True, extra_meta: dict | None = None) -> FrameStore:
+    """Pre-process every unit (resuming from parts on disk) and consolidate the split's store."""
+    out = Path(out)
+    if _complete(out, units, config_dict):
+        return FrameStore.open(out)
+    parts = _parts_folder(out, config_dict)
+    remove_stale_temporaries(parts)  # what a killed run left; this run is the folder's only writer
+    stats, failed = build_parts(units, out, config_dict, workers, progress)
+    return _consolidate(out, sorted((u for u in units if u.key in stats), key=lambda u: u.key), parts, stats, failed,
+                        config_dict, extra_meta or {})
+
+
+def merge_store(units: list[Unit], out: str | Path, config_dict: dict, extra_meta: dict | None = None) -> FrameStore:
+    """Consolidate parts that shards wrote; a unit without a part or a failure note is an error."""
+    out = Path(out)
+    if _complete(out, units, config_dict):
+        return FrameStore.open(out)
+    parts = _parts_folder(out, config_dict)
+    stats, failed, todo = {}, {}, []
+    for unit in sorted(units, key=lambda u: u.key):
+        stat, error = _part_outcome(parts / f"{unit.key}.npz")
+        if stat is not None:
+            stats[unit.key] = stat
+        elif error is not None:
+            failed[unit.key] = error
+        else:
+            todo.append(unit.key)
+    if todo:
+        raise OmgError(f"{out}: {len(todo)} of {len(units)} videos have no part yet (e.g. {todo[0]}): run the "
+                       "remaining `omg preprocess --shard I/N` jobs first, or `omg preprocess` without --shard and "
+                       "--merge to compute them here")
+    return _consolidate(out, [u for u in sorted(units, key=lambda u: u.key) if u.key in stats], parts, stats, failed,
+                        config_dict, extra_meta or {})
 
 
 def _consolidate(out: Path, units: list[Unit], parts: Path, stats: dict, failed: dict, config_dict: dict,

@@ -17,7 +17,7 @@ from torch import nn
 
 from omglib.config import ModelConfig, Profile, get_profile
 from omglib.errors import OmgError
-from omglib.models.backbones import vgg_tap_node
+from omglib.models.backbones import vgg_features, vgg_tap_node
 from omglib.models.networks import CNNRNN, FrameCNN, ModelFusion, MultiRNN
 
 FRAME_CNNS = {"VGG-Face": "vgg16", "ResNet-50": "resnet50", "DenseNet-121": "densenet121"}
@@ -106,15 +106,31 @@ def build(name: str, profile: str | Profile | ModelConfig = "paper", weights: st
     return model
 
 
-def _backbones(model: nn.Module) -> list[tuple[nn.Module, str]]:
-    """(module, key prefix in a torchvision checkpoint) for every backbone inside ``model``."""
+def _backbones(model: nn.Module) -> list[tuple[nn.Module, str, set[str]]]:
+    """(module, key prefix in a torchvision checkpoint, every key of the whole backbone) for every
+    backbone inside ``model``: a VGG trunk builds no layer deeper than its deepest tap, and a
+    checkpoint's deeper layers are skipped, not refused."""
     found = []
     for module in model.modules():
         if hasattr(module, "vgg"):
-            found.append((module.vgg.features, "features."))
+            with torch.device("meta"):
+                whole = set(vgg_features(module.config.width_divisor).state_dict())
+            found.append((module.vgg.features, "features.", whole))
         if hasattr(module, "pooled"):
-            found.append((module.pooled.extractor, ""))
+            found.append((module.pooled.extractor, "", set(module.pooled.extractor.state_dict())))
     return found
+
+
+def read_weights_file(path: str | Path, hint: str = "") -> object:
+    """What a torch weights file holds (tensors and plain containers only); ``hint`` follows
+    the error when the file is missing."""
+    path = Path(path)
+    if not path.is_file():
+        raise OmgError(f"{path}: weights file not found{hint}")
+    try:
+        return torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as error:  # noqa: BLE001 - any unreadable file is the same user mistake
+        raise OmgError(f"{path}: not a torch state_dict ({error.__class__.__name__})") from None
 
 
 def load_weights(model: nn.Module, path: str | Path) -> None:
@@ -122,23 +138,18 @@ def load_weights(model: nn.Module, path: str | Path) -> None:
     a torchvision VGG-16 / ResNet-50 / DenseNet-121 state_dict or a converted VGG-Face one with
     the same keys (the classifier is ignored). Missing or unexpected keys are an error that lists them."""
     path = Path(path)
-    if not path.is_file():
-        raise OmgError(f"{path}: weights file not found")
-    try:
-        state = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as error:  # noqa: BLE001 - any unreadable file is the same user mistake
-        raise OmgError(f"{path}: not a torch state_dict ({error.__class__.__name__})") from None
+    state = read_weights_file(path)
     state = state.get("model", state) if isinstance(state, dict) else state
     whole = model.state_dict()
     if set(state) == set(whole):
         _load(model, state, path)
         return
-    for backbone, prefix in _backbones(model):
+    for backbone, prefix, whole in _backbones(model):
         wanted = set(backbone.state_dict())
         part = {k[len(prefix):]: v for k, v in state.items() if k.startswith(prefix) and k[len(prefix):] in wanted}
         missing = sorted(wanted - set(part))
         unexpected = sorted(k for k in state if not k.startswith(("classifier.", "fc.")) and
-                            not (k.startswith(prefix) and k[len(prefix):] in wanted))
+                            not (k.startswith(prefix) and k[len(prefix):] in whole))
         if missing or unexpected:
             raise OmgError(f"{path}: does not fit {model.name}'s backbone: missing {len(missing)} keys {missing[:6]}, "
                            f"unexpected {len(unexpected)} keys {unexpected[:6]} (expected a torchvision backbone "
