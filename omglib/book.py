@@ -7,8 +7,9 @@
    book (sources stay output-free); a failing cell or a stored traceback stops the build;
 5. Jupyter Book 1 renders the staged book with execution off and warnings as errors.
 
-`check_site` then opens every chapter page in headless Chromium (Debian's package) and
-reports pages with error text, missing images or a failed load.
+Notebooks and Jupyter Book run in `build_env`, not in the user's environment. `check_site`
+then opens every page in headless Chromium (Debian's package) and reports pages with error
+text, missing images, fewer images than their notebook drew, or a failed load.
 """
 
 from __future__ import annotations
