@@ -181,10 +181,11 @@ def network_figure(name: str, profile: str | Profile | ModelConfig = "quick", ti
             rows[key] = max((rows[i] + 1 for i in inputs[key]), default=0)
         previous = key if node.column == 0 else previous
     height = max(rows.values()) + 1
-    fig, ax = plt.subplots(figsize=(9, 0.8 * height + 0.8))
+    branches = any(node.column == 1 for node, _ in boxes.values())
+    fig, ax = plt.subplots(figsize=(9 if branches else 4.8, 0.8 * height + 0.8))
     ax.set(xlim=(0, 1), ylim=(-height + 0.45, 0.55))
     ax.axis("off")
-    centre, artists = {0: 0.25, 1: 0.73}, {}
+    centre, artists = ({0: 0.25, 1: 0.73} if branches else {0: 0.5}), {}
     for key, (node, text) in boxes.items():
         colour = "#dbe9f6" if node.column == 0 else "#fde2c8"
         artists[key] = ax.text(centre[node.column], -rows[key], text, ha="center", va="center", fontsize=8.5,
