@@ -7,8 +7,9 @@
    book (sources stay output-free); a failing cell or a stored traceback stops the build;
 5. Jupyter Book 1 renders the staged book with execution off and warnings as errors.
 
-`check_site` then opens every chapter page in headless Chromium (Debian's package) and
-reports pages with error text, missing images or a failed load.
+Notebooks and Jupyter Book run in `build_env`, not in the user's environment. `check_site`
+then opens every page in headless Chromium (Debian's package) and reports pages with error
+text, missing images, fewer images than their notebook drew, or a failed load.
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ from pathlib import Path
 
 from omglib.config import get_profile
 from omglib.errors import OmgError
-from omglib.io import write_json
+from omglib.io import write_json, write_text
 
 log = logging.getLogger(__name__)
 REPO = Path(__file__).resolve().parents[1]
@@ -87,7 +88,7 @@ def build(profile: str = "quick", data_root: str | Path | None = None, frames: s
     run.seconds["experiments"] = time.perf_counter() - tic
     stage = out / "_source"
     _stage_sources(stage)
-    figures(data_root_of(profile, data_root), stage / "build" / "figures")
+    figures(data_root_of(profile, data_root), stage / "build" / "figures", ctx.profile.name)
     parameters = {"profile": ctx.profile.name, "data_root": str(Path(data_root).resolve()) if data_root else "",
                   "frames": str(ctx.frames.resolve()), "results": str(ctx.results.resolve()), "device": str(ctx.device),
                   "seeds": list(ctx.seeds), "workers": ctx.workers, "force": False}
@@ -102,18 +103,13 @@ def build(profile: str = "quick", data_root: str | Path | None = None, frames: s
 
 
 def _execute_all(stage: Path, parameters: dict, workers: int, progress: bool) -> None:
-    """Every chapter, ``workers`` at a time (each in its own kernel; the results they read are
-    already current, so they do not depend on each other)."""
-    from concurrent.futures import ProcessPoolExecutor
-    from multiprocessing import get_context
+    """Every chapter, ``workers`` at a time (each `execute` is its own papermill process; the
+    results the chapters read are already current, so they do not depend on each other)."""
+    from concurrent.futures import ThreadPoolExecutor
 
     chapters = notebooks()
-    if workers <= 1:
-        for notebook in chapters:
-            execute(notebook, stage / "notebooks" / notebook.name, parameters, progress)
-        return
-    with ProcessPoolExecutor(workers, mp_context=get_context("forkserver")) as pool:
-        futures = [pool.submit(execute, nb, stage / "notebooks" / nb.name, parameters, False) for nb in chapters]
+    with ThreadPoolExecutor(max(1, workers)) as pool:
+        futures = [pool.submit(execute, nb, stage / "notebooks" / nb.name, parameters, progress) for nb in chapters]
         try:
             for future in futures:
                 future.result()  # the first failing chapter's OmgError, in chapter order
@@ -134,39 +130,83 @@ def _stage_sources(stage: Path) -> None:
             shutil.copy2(source, stage / name)
 
 
-def figures(root: Path, folder: Path) -> None:
-    """The method pages' two figures (surrogate faces across VA; pre-processing of one test video)."""
+def figures(root: Path, folder: Path, profile: str) -> None:
+    """The method pages' figures: surrogate faces across VA, the pre-processing of one test video,
+    and Figs. 4-7 drawn from the networks at paper size and at ``profile``. Drawn with Agg
+    whatever backend the environment names, so a headless machine renders them too."""
+    import matplotlib.pyplot as plt
+
+    from omglib.diagrams import paper_figures
     from omglib.io import atomic_path
     from omglib.reporting import preprocessing_steps, surrogate_va_grid
 
+    plt.switch_backend("Agg")
     folder.mkdir(parents=True, exist_ok=True)
     videos = sorted((omg_root(root) / "test").glob("*/*.mp4")) or sorted(omg_root(root).rglob("*.mp4"))
     if not videos:
         raise OmgError(f"{omg_root(root)}: no utterance video to show in the pre-processing figure")
-    for name, fig in (("surrogate_va_grid.png", surrogate_va_grid()), ("preprocessing_steps.png", preprocessing_steps(videos[0]))):
-        with atomic_path(folder / name) as tmp:
+    drawn = {"surrogate_va_grid": surrogate_va_grid(), "preprocessing_steps": preprocessing_steps(videos[0]),
+             **paper_figures(profile)}
+    for name, fig in drawn.items():
+        with atomic_path(folder / f"{name}.png") as tmp:
             fig.savefig(tmp, dpi=110)
+        plt.close(fig)
+
+
+# The kernel's environment is fixed here, not inherited: an MPLBACKEND=Agg in the user's shell
+# (common on servers and CI images) would otherwise make every figure vanish from the book.
+KERNEL_ENV = {"MPLBACKEND": "module://matplotlib_inline.backend_inline", "LC_ALL": "C.UTF-8", "LANG": "C.UTF-8",
+              "PYTHONHASHSEED": "0"}
+_DROPPED_ENV = ("DISPLAY", "WAYLAND_DISPLAY", "JUPYTER_PATH", "JUPYTER_CONFIG_PATH", "JUPYTER_PREFER_ENV_PATH",
+                "PYTHONSTARTUP", "LANGUAGE")
+
+
+def build_env() -> dict[str, str]:
+    """The environment of the notebook kernels and of Jupyter Book: the user's (PATH, PYTHONPATH,
+    ...), with the matplotlib backend, locale and hash seed fixed, no display, and the config and
+    cache folders that Jupyter, IPython and matplotlib write moved to a private temporary folder,
+    so a read-only HOME or a user's Jupyter configuration changes nothing."""
+    import os
+    import tempfile
+
+    scratch = Path(tempfile.gettempdir()) / f"omglib-kernel-{os.getuid()}"
+    folders = {"MPLCONFIGDIR": "matplotlib", "IPYTHONDIR": "ipython", "JUPYTER_CONFIG_DIR": "jupyter-config",
+               "JUPYTER_DATA_DIR": "jupyter-data", "JUPYTER_RUNTIME_DIR": "jupyter-runtime", "XDG_CACHE_HOME": "cache"}
+    env = {k: v for k, v in os.environ.items() if k not in _DROPPED_ENV}
+    env.update(KERNEL_ENV)
+    for name, folder in folders.items():
+        (scratch / folder).mkdir(parents=True, exist_ok=True)
+        env[name] = str(scratch / folder)
+    if not any((scratch / "matplotlib").glob("fontlist-*.json")):  # else the first chapter would print "building the font cache"
+        subprocess.run([sys.executable, "-c", "import matplotlib.font_manager"], env=env, capture_output=True, check=False)
+    return env
 
 
 def execute(notebook: Path, target: Path, parameters: dict, progress: bool = True) -> None:
-    """Run ``notebook`` with papermill (working directory: the repository) into ``target``;
-    a failing cell or any stored error output is an OmgError naming the notebook."""
-    import papermill
-
-    try:
-        papermill.execute_notebook(str(notebook), str(target), parameters=parameters, cwd=str(Path.cwd()),
-                                   progress_bar=False, kernel_name="python3", log_output=False)
-    except papermill.PapermillExecutionError as error:
-        raise OmgError(f"{notebook.name}: cell {error.exec_count} failed: {error.ename}: {error.evalue} "
-                       f"(executed copy with the traceback: {target})") from None
+    """Run ``notebook`` with papermill (working directory: the current one) into ``target``, in
+    its own process with `build_env`; a failing cell or any stored error output is an OmgError
+    naming the notebook."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    command = [sys.executable, "-m", "papermill", str(notebook), str(target), "-y", json.dumps(parameters),
+               "--cwd", str(Path.cwd()), "-k", "python3", "--no-progress-bar", "--no-log-output"]
+    done = subprocess.run(command, capture_output=True, text=True, env=build_env())
+    if not target.is_file():
+        tail = "\n".join((done.stdout + done.stderr).strip().splitlines()[-10:])
+        raise OmgError(f"{notebook.name}: papermill wrote no output (exit {done.returncode}):\n{tail}")
     executed = json.loads(target.read_text())
     for cell in executed["cells"]:
         for output in cell.get("outputs", []):
+            if output.get("output_type") == "error":
+                raise OmgError(f"{notebook.name}: cell {cell.get('execution_count')} failed: {output['ename']}: "
+                               f"{output['evalue']} (executed copy with the traceback: {target})")
             text = "".join(output.get("text", "")) if output.get("output_type") == "stream" else ""
-            if output.get("output_type") == "error" or "Traceback (most recent call last)" in text:
-                raise OmgError(f"{target}: a cell stored an error or a traceback; fix the notebook or the data")
+            if "Traceback (most recent call last)" in text:
+                raise OmgError(f"{target}: a cell printed a traceback; fix the notebook or the data")
+    if done.returncode != 0:
+        tail = "\n".join(done.stderr.strip().splitlines()[-10:])
+        raise OmgError(f"{notebook.name}: papermill failed (exit {done.returncode}):\n{tail}")
     _tidy(executed["cells"])
-    target.write_text(json.dumps(executed, indent=1))
+    write_text(target, json.dumps(executed, indent=1))
     log.info("executed %s", notebook.name)
 
 
@@ -187,7 +227,7 @@ def render(stage: Path, out: Path) -> None:
     """Jupyter Book 1, execution off, every warning an error."""
     command = [str(Path(sys.executable).parent / "jupyter-book"), "build", str(stage), "--path-output", str(out),
                "--warningiserror", "--quiet"]
-    done = subprocess.run(command, capture_output=True, text=True)
+    done = subprocess.run(command, capture_output=True, text=True, env=build_env())
     if done.returncode != 0:
         tail = "\n".join((done.stdout + done.stderr).strip().splitlines()[-15:])
         raise OmgError(f"jupyter-book build failed (exit {done.returncode}):\n{tail}")
@@ -199,40 +239,59 @@ def chromium() -> str | None:
 
 
 def check_site(html: Path, screenshot: Path | None = None, page: str = "notebooks/11_results.html") -> dict[str, list[str]]:
-    """Load every chapter page in headless Chromium; returns {page: problems} for pages that
-    failed to render, show error text or reference missing images. Saves a screenshot of
-    ``page`` when asked."""
+    """Load every page in headless Chromium; returns {page: problems} for pages that failed to
+    render, show error text, reference missing images, or show fewer images than their executed
+    notebook (the copy the site offers for download) has image outputs. With ``screenshot``,
+    saves ``page`` at desktop width there and at phone width (390 px) beside it (``*-390px.png``)."""
     import re
+    import tempfile
 
     browser = chromium()
     if browser is None:
         raise OmgError("chromium not found: install Debian's chromium package (make browser)")
     problems: dict[str, list[str]] = {}
     pages = sorted(p for p in html.rglob("*.html") if "_static" not in p.parts and p.name not in ("genindex.html", "search.html"))
-    for path in pages:
-        redirect = re.search(r'http-equiv="Refresh" content="0; url=([^"]+)"', path.read_text())
-        if redirect:  # Jupyter Book's index.html only forwards to the first page
-            if not (path.parent / redirect.group(1)).is_file():
-                problems[str(path.relative_to(html))] = [f"redirects to missing {redirect.group(1)}"]
-            continue
-        dom = subprocess.run([browser, *CHROMIUM_FLAGS, "--dump-dom", path.as_uri()], capture_output=True, text=True,
-                             timeout=120).stdout
-        found = []
-        if "</html>" not in dom:
-            found.append("did not load")
-        for marker in ("Traceback (most recent call last)", "Error:", "PapermillExecutionError"):
-            if marker in dom:
-                found.append(f"shows {marker!r}")
-        for src in re.findall(r'<img[^>]+src="([^"]+)"', dom):
-            if not src.startswith("data:") and not (path.parent / src.split("#")[0]).is_file():
-                found.append(f"missing image {src}")
-        if found:
-            problems[str(path.relative_to(html))] = found
-    if screenshot is not None:
-        screenshot.parent.mkdir(parents=True, exist_ok=True)
-        subprocess.run([browser, *CHROMIUM_FLAGS, f"--screenshot={screenshot}", "--window-size=1280,2400",
-                        (html / page).as_uri()], capture_output=True, timeout=120, check=False)
+    with tempfile.TemporaryDirectory(prefix="omglib-chromium-") as profile:
+        flags = (*CHROMIUM_FLAGS, f"--user-data-dir={profile}")  # no profile in HOME, which may be read-only
+        for path in pages:
+            name = path.relative_to(html).as_posix()
+            redirect = re.search(r'http-equiv="Refresh" content="0; url=([^"]+)"', path.read_text())
+            if redirect:  # Jupyter Book's index.html only forwards to the first page
+                if not (path.parent / redirect.group(1)).is_file():
+                    problems[name] = [f"redirects to missing {redirect.group(1)}"]
+                continue
+            dom = subprocess.run([browser, *flags, "--dump-dom", path.as_uri()], capture_output=True, text=True,
+                                 timeout=120).stdout
+            found = []
+            if "</html>" not in dom:
+                found.append("did not load")
+            for marker in ("Traceback (most recent call last)", "Error:", "PapermillExecutionError"):
+                if marker in dom:
+                    found.append(f"shows {marker!r}")
+            images = re.findall(r'<img[^>]+src="([^"]+)"', dom)
+            for src in images:
+                if not src.startswith("data:") and not (path.parent / src.split("#")[0]).is_file():
+                    found.append(f"missing image {src}")
+            notebook = html / "_sources" / Path(name).with_suffix(".ipynb")
+            drawn = image_outputs(notebook) if notebook.is_file() else 0
+            if len(images) < drawn:
+                found.append(f"shows {len(images)} images, its notebook has {drawn} image outputs")
+            if found:
+                problems[name] = found
+        if screenshot is not None:
+            screenshot.parent.mkdir(parents=True, exist_ok=True)
+            phone = screenshot.with_name(f"{screenshot.stem}-390px{screenshot.suffix}")
+            for shot, size in ((screenshot, "1280,2400"), (phone, "390,2000")):
+                subprocess.run([browser, *flags, "--hide-scrollbars", f"--screenshot={shot}", f"--window-size={size}",
+                                (html / page).as_uri()], capture_output=True, timeout=120, check=False)
     return problems
+
+
+def image_outputs(notebook: Path) -> int:
+    """How many image outputs (PNG, JPEG, SVG) an executed notebook holds."""
+    cells = json.loads(notebook.read_text())["cells"]
+    return sum(any(mime.startswith("image/") for mime in output.get("data", {}))
+               for cell in cells for output in cell.get("outputs", []))
 
 
 def data_root_of(profile: str, data_root: str | Path | None) -> Path:

@@ -147,7 +147,11 @@ def _cmd_book(args: argparse.Namespace) -> None:
             print(f"  {page}: {'; '.join(found)}")
         if problems:
             raise OmgError(f"{len(problems)} pages of the site have problems (listed above)")
-        print(f"every page loads in headless Chromium; screenshot of the results page: {shot}")
+        print(f"every page loads in headless Chromium; screenshots of the results page: {shot} and its 390-px version")
+    if args.publish:
+        from omglib.publish import publish
+
+        print(f"published {run.html} to the gh-pages branch of {args.publish} (commit {publish(run.html, args.publish)[:12]})")
 
 
 def _cmd_run(args: argparse.Namespace) -> None:
@@ -295,6 +299,8 @@ def build_parser() -> argparse.ArgumentParser:
     book = commands.add_parser("book", help="everything: data, pre-processing, Tables 3-6, notebooks, the static site")
     _experiment_options(book)
     book.add_argument("--out", default="book", help="site goes to OUT/_build/html (executed notebooks: OUT/_source)")
+    book.add_argument("--publish", metavar="REMOTE", default=None,
+                      help="then push the checked site to REMOTE's gh-pages branch (a URL, a path or a remote name)")
     book.set_defaults(func=_cmd_book)
 
     weights = commands.add_parser("weights", help="the paper's starting weights (VGG-Face, ImageNet ResNet-50 / DenseNet-121)")

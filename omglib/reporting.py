@@ -225,6 +225,63 @@ def quadrant_comparison(utterances, source: str = "surrogate"):
     return table.assign(**{"MSE-V (paper)": paper[:, 0], "MSE-A (paper)": paper[:, 1]}).rename_axis("region")
 
 
+
+# Table 8 as the paper prints it (test CCC on the real OMG test set): the challenge entries and
+# the paper's two best networks. The numbers are copied from the paper's Table 8, not from the
+# cited papers; `bibkey` names the entry in book/references.bib.
+CHALLENGE_ENTRIES = (  # method, modality (as Table 8 writes it), valence, arousal, bibkey
+    ("VNet", "V,A: visual", 0.438, 0.244, "peng2018deep"),
+    ("ANet + VNet", "V,A: audio + visual", 0.442, 0.236, "peng2018deep"),
+    ("openSMILE + LSTMs, VGG-FACE-BLSTM", "A: audio, V: visual", 0.258, 0.277, "triantafyllopoulos2018audeering"),
+    ("openSMILE + LSTMs, VGG-FACE-BLSTM + openSMILE + LSTMs", "A: audio, V: audio + visual", 0.369, 0.286,
+     "triantafyllopoulos2018audeering"),
+    ("openSMILE + LSTMs", "V,A: audio", 0.361, 0.293, "triantafyllopoulos2018audeering"),
+    ("Single Multi-Modal", "V,A: audio + visual", 0.484, 0.345, "zheng2018multimodal"),
+    ("Ensemble I", "V,A: audio + visual", 0.496, 0.356, "zheng2018multimodal"),
+    ("Ensemble II", "V,A: audio + visual", 0.499, 0.361, "zheng2018multimodal"),
+    (_3RNN, "V,A: visual", 0.472, 0.329, "kollias2020exploiting"),
+    (_MF, "V,A: visual", 0.535, 0.365, "kollias2020exploiting"),
+)
+_REFERENCES = {"peng2018deep": "Peng et al. 2018", "triantafyllopoulos2018audeering": "Triantafyllopoulos et al. 2018",
+               "zheng2018multimodal": "Zheng et al. 2018", "kollias2020exploiting": "Kollias & Zafeiriou (this paper)"}
+
+
+def challenge_entries():
+    """Table 8's rows as published: method, modality, valence and arousal test CCC, bibkey, reference."""
+    import pandas as pd
+
+    rows = [{"method": m, "modality": mod, "ccc_valence": v, "ccc_arousal": a, "bibkey": key, "reference": _REFERENCES[key]}
+            for m, mod, v, a, key in CHALLENGE_ENTRIES]
+    return pd.DataFrame(rows)
+
+
+def table8(best_rows, source: str = "surrogate"):
+    """Table 8 with this book's rows beside it. ``best_rows``: a DataFrame with columns
+    experiment, ccc_valence, ccc_arousal (e.g. the best rows of `omglib.experiments.table`).
+    Published and own numbers stay in separate columns, each labelled with its data: a book row
+    that Table 8 has (the paper's two networks) fills that row's ``source`` columns, others are
+    added below with the paper's published numbers when Table 3 has them."""
+    import pandas as pd
+
+    from omglib.errors import OmgError
+
+    missing = {"experiment", "ccc_valence", "ccc_arousal"} - set(best_rows.columns)
+    if missing:
+        raise OmgError(f"table8: best_rows lacks the columns {sorted(missing)} (pass rows of experiments.table)")
+    published, own = "Table 8, real OMG test", source
+    table = challenge_entries().set_index("method")
+    out = pd.DataFrame({"modality": table["modality"], f"V ({published})": table["ccc_valence"],
+                        f"A ({published})": table["ccc_arousal"], f"V ({own})": np.nan, f"A ({own})": np.nan,
+                        "reference": table["reference"]})
+    for _, row in best_rows.iterrows():
+        name = row["experiment"]
+        if name not in out.index:
+            paper = PAPER_CCC.get(name, (np.nan, np.nan))
+            out.loc[name] = {"modality": "V,A: visual", f"V ({published})": paper[0], f"A ({published})": paper[1],
+                             "reference": _REFERENCES["kollias2020exploiting"] if name in PAPER_CCC else "this book"}
+        out.loc[name, [f"V ({own})", f"A ({own})"]] = [row["ccc_valence"], row["ccc_arousal"]]
+    return out.rename_axis("method")
+
 def va_histograms(utterances, bins: int = 20):
     """Fig. 3: per split, the 2-D histogram of (valence, arousal) with both marginals."""
     import matplotlib.pyplot as plt

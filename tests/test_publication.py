@@ -1,0 +1,33 @@
+"""What makes the book citable and publishable: licence, citation file, repository link, CI."""
+
+import yaml
+
+from omglib.provenance import REPO
+
+
+def test_licence_and_citation_file():
+    assert (REPO / "LICENSE").read_text().startswith("MIT License")
+    citation = yaml.safe_load((REPO / "CITATION.cff").read_text())
+    assert citation["cff-version"] == "1.2.0"
+    assert {"title", "authors", "message", "license", "repository-code"} <= set(citation)
+    assert set(citation["license"]) == {"MIT", "CC-BY-4.0"}
+    paper = citation["references"][0]
+    assert paper["title"].startswith("Exploiting multi-CNN features") and "cite" in citation["message"]
+
+
+def test_site_links_the_repository_and_states_the_licence():
+    config = yaml.safe_load((REPO / "_config.yml").read_text())
+    assert config["html"]["use_repository_button"] and config["repository"]["url"].startswith("https://github.com/")
+    assert "CC BY 4.0" in config["html"]["extra_footer"]
+    assert (REPO / "book" / "_static" / config["sphinx"]["config"]["html_css_files"][0]).is_file()
+
+
+def test_workflow_tests_then_deploys_the_smoke_site_on_main():
+    workflow = yaml.safe_load((REPO / ".github" / "workflows" / "book.yml").read_text())
+    steps = workflow["jobs"]["test"]["steps"]
+    runs = [s.get("run", "") for s in steps]
+    assert any(r.startswith("make test") for r in runs) and any("make book PROFILE=smoke" in r for r in runs)
+    assert any(s.get("uses", "").startswith("actions/upload-pages-artifact") for s in steps)
+    deploy = workflow["jobs"]["deploy"]
+    assert deploy["needs"] == "test" and deploy["permissions"] == {"pages": "write", "id-token": "write"}
+    assert deploy["steps"][0]["uses"].startswith("actions/deploy-pages")
