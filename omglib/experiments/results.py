@@ -14,6 +14,7 @@ so the CLI, the reporting and the notebooks read attributes, not nested string k
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import platform
@@ -119,6 +120,14 @@ def fingerprint(*parts) -> str:
     return hashlib.sha1(json.dumps(parts, sort_keys=True, default=str).encode()).hexdigest()[:16]
 
 
+@functools.lru_cache(maxsize=1)
+def _environment() -> dict:
+    """The environment lock's record, read once per process (it scans the installed packages)."""
+    from omglib.provenance import environment_lock
+
+    return environment_lock()
+
+
 def provenance(ctx: Context, seconds: float) -> dict:
     try:
         commit = subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True, text=True, check=True,
@@ -127,7 +136,8 @@ def provenance(ctx: Context, seconds: float) -> dict:
         commit = None
     hardware = torch.cuda.get_device_name(ctx.device) if ctx.device.type == "cuda" else platform.processor() or platform.machine()
     return {"git_commit": commit, "code_version": code_version(), "device": str(ctx.device), "hardware": hardware,
-            "torch": torch.__version__, "threads": torch.get_num_threads(), "wall_seconds": round(seconds, 1)}
+            "torch": torch.__version__, "threads": torch.get_num_threads(), "environment": _environment(),
+            "wall_seconds": round(seconds, 1)}
 
 
 def write_csv(frame: pd.DataFrame, path: Path) -> None:
