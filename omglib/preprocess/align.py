@@ -21,16 +21,21 @@ TEMPLATE = np.array([[0.355, 0.40], [0.645, 0.40], [0.50, 0.564], [0.366, 0.680]
 
 
 def procrustes(src: np.ndarray, dst: np.ndarray) -> np.ndarray:
-    """2x3 similarity matrix M minimising sum |M [src; 1] - dst|^2 (no reflection)."""
+    """2x3 similarity matrix M minimising sum |M [src; 1] - dst|^2 (no reflection).
+
+    In 2-D this is Umeyama's solution in closed form: with the centred points read as complex
+    numbers a and b, the best scaled rotation is c = sum(conj(a) b) / sum(|a|^2), which is
+    what the SVD with the reflection excluded gives, without the SVD.
+    """
     src = np.asarray(src, dtype=np.float64)
     dst = np.asarray(dst, dtype=np.float64)
     mu_s, mu_d = src.mean(0), dst.mean(0)
     a, b = src - mu_s, dst - mu_d
-    u, sigma, vt = np.linalg.svd(b.T @ a)
-    d = np.diag([1.0, np.sign(np.linalg.det(u @ vt))])
-    rotation = u @ d @ vt
-    scale = (sigma * np.diag(d)).sum() / (a**2).sum()
-    return np.hstack([scale * rotation, (mu_d - scale * rotation @ mu_s)[:, None]])
+    norm = (a * a).sum()
+    c = (a * b).sum() / norm  # scale * cos
+    s = (a[:, 0] * b[:, 1] - a[:, 1] * b[:, 0]).sum() / norm  # scale * sin
+    linear = np.array([[c, -s], [s, c]])
+    return np.hstack([linear, (mu_d - linear @ mu_s)[:, None]])
 
 
 def template(size: int) -> np.ndarray:

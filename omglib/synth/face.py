@@ -329,21 +329,44 @@ def expression_state(valence: float, arousal: float, identity: Identity, noise: 
     return units.astype(np.float32), textures
 
 
-def render_face(assets: FaceAssets, units: np.ndarray, textures: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Tile RGB (float32, 0..255) with the expression applied, and the expressed landmarks."""
-    # einsum, not tensordot: a BLAS call here spawns threads that fight the worker processes
-    base = assets.rgb + np.einsum("k,khwc->hwc", textures, assets.textures)
-    disp = np.einsum("k,khwc->hwc", units, assets.unit_fields)
+@functools.lru_cache(maxsize=1)
+def _tile_grid() -> np.ndarray:
+    """(TILE, TILE, 2) float32 pixel coordinates (x, y): the identity map for `cv2.remap`."""
     ys, xs = np.mgrid[0:TILE, 0:TILE].astype(np.float32)
-    rgb = cv2.remap(base, xs - disp[..., 0], ys - disp[..., 1], cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT)
+    grid = np.stack([xs, ys], -1)
+    grid.flags.writeable = False
+    return grid
+
+
+def render_face(assets: FaceAssets, units: np.ndarray, textures: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Tile RGB (float32, 0..255) with the expression applied, and the expressed landmarks.
+
+    Per frame: the weighted sum of the texture maps whose weight is not zero (valence
+    switches either the smile or the furrow maps off), the weighted sum of the unit
+    displacement fields, one `remap` through a two-channel map, and the mouth cavity
+    composited inside the mouth's bounding box only.
+    """
+    # einsum / scaleAdd, not tensordot: a BLAS call here spawns threads that fight the worker processes
+    base = assets.rgb
+    for k in np.flatnonzero(textures):  # cv2.scaleAdd: base += w * map in one pass, no temporary
+        base = cv2.scaleAdd(assets.textures[k], float(textures[k]), base, dst=None if base is assets.rgb else base)
+    source = _tile_grid() - np.einsum("k,khwc->hwc", units, assets.unit_fields)
+    rgb = cv2.remap(base, source, None, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT)
     landmarks = assets.landmarks + np.tensordot(units, assets.unit_landmarks, axes=1)
     mouth = np.round(landmarks[60:68]).astype(np.int32)
     opening = np.linalg.norm(landmarks[66] - landmarks[62])
     if opening > 1.5:  # the open mouth: dark cavity, teeth brightened by the `teeth` texture above
-        cavity = np.zeros((TILE, TILE), np.float32)
-        cv2.fillConvexPoly(cavity, mouth, 1.0)
-        cavity = cv2.GaussianBlur(cavity, (0, 0), 0.8)[..., None]
-        teeth = min(1.0, 2.5 * float(textures[3]))
-        inside = np.array([40, 18, 20], np.float32) * (1 - teeth) + np.array([225, 220, 205], np.float32) * teeth
-        rgb = rgb * (1 - cavity) + inside * cavity
+        # The blurred cavity is zero beyond a few pixels of the polygon: work in its padded box.
+        pad = 8  # > the radius of the sigma-0.8 Gaussian kernel
+        x0, y0 = np.maximum(mouth.min(0) - pad, 0)
+        x1, y1 = np.minimum(mouth.max(0) + pad + 1, TILE)
+        if x1 > x0 and y1 > y0:
+            cavity = np.zeros((y1 - y0, x1 - x0), np.float32)
+            cv2.fillConvexPoly(cavity, (mouth - [x0, y0]).astype(np.int32), 1.0)
+            cavity = cv2.GaussianBlur(cavity, (0, 0), 0.8)[..., None]
+            teeth = min(1.0, 2.5 * float(textures[3]))
+            inside = np.array([40, 18, 20], np.float32) * (1 - teeth) + np.array([225, 220, 205], np.float32) * teeth
+            box = rgb[y0:y1, x0:x1]
+            box *= 1 - cavity
+            box += inside * cavity
     return rgb, landmarks

@@ -34,7 +34,9 @@ from omglib.synth import labels
 from omglib.synth.face import Identity
 from omglib.synth.video import Segment, VideoSpec, is_complete, sha256, write_video
 
-GENERATOR_VERSION = "1.1"
+# 1.2: compositing in float32 through OpenCV, sensor noise from OpenCV's Gaussian generator
+# (seeded per frame): the same nuisances and distributions, 2x faster, different bytes.
+GENERATOR_VERSION = "1.2"
 DATASETS = {"omg": 1, "affwild2": 2, "affwild": 3}
 AFFWILD_MEAN = np.array([0.05, 0.25])  # Aff-Wild(2) lean to positive arousal
 UNANNOTATED_RATE = 1 / 120  # chance per second that an annotation gap (-5) starts
