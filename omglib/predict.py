@@ -212,6 +212,7 @@ def predict_video(source: str | Path | int, network: Network, out: str | Path, o
     config = preprocess_config(network.meta)
     timings = Timings({"network": 0.0})
     frames = aligned_frames(source, config, FaceTracker(config), timings.seconds)
+    tic = time.perf_counter()
     first = next(frames)  # a missing, empty or undecodable input fails here, before anything is written
     frames = itertools.chain([first], frames)
     if not options.overlay:
@@ -223,7 +224,6 @@ def predict_video(source: str | Path | int, network: Network, out: str | Path, o
         columns += ["window", "window_valence", "window_arousal"]
     times, va, face = [], [], []
     webcam = isinstance(source, int)
-    tic = time.perf_counter()
     with contextlib.ExitStack() as stack:
         csv_path = stack.enter_context(atomic_path(out / "frames.csv"))
         handle = stack.enter_context(open(csv_path, "w"))
@@ -294,17 +294,11 @@ def draw_overlay_frame(frame: AlignedFrame, box, va, arousal_range) -> np.ndarra
 
 
 def _write_trace(path: Path, times, va, face, arousal_range, title: str) -> None:
-    import matplotlib
-
-    matplotlib.use("Agg", force=False)
-    import matplotlib.pyplot as plt
-
     from omglib.trace import trace_figure
 
     fig = trace_figure(times, va[:, 0], va[:, 1], face, arousal_range, title)
     with atomic_path(path) as tmp:
         fig.savefig(tmp, dpi=100)
-    plt.close(fig)
 
 
 def _summary(source, network: Network, options: PredictOptions, timings: Timings, frames: int, faces: int,

@@ -23,10 +23,11 @@ def trace_figure(time: np.ndarray, valence: np.ndarray, arousal: np.ndarray, fac
                  arousal_range: tuple[float, float] = (-1.0, 1.0), title: str = "", truth: np.ndarray | None = None):
     """Valence and arousal over time (face-lost spans shaded) and the path in the VA plane.
 
-    ``truth`` (n, 2), when given, is drawn dashed on the same axes (the surrogate's sidecar)."""
-    import matplotlib.pyplot as plt
+    ``truth`` (n, 2), when given, is drawn dashed on the same axes (the surrogate's sidecar).
+    A notebook shows the returned figure with ``display(fig)``."""
+    from matplotlib.figure import Figure  # not pyplot: no GUI backend, nothing left open in a long run
 
-    fig = plt.figure(figsize=(11, 4.2))
+    fig = Figure(figsize=(11, 4.2))
     grid = fig.add_gridspec(2, 2, width_ratios=(2.6, 1.0))
     plane = fig.add_subplot(grid[:, 1])
     spans = face_lost_spans(time, face)
