@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import tempfile
+import time
 from dataclasses import replace
 from pathlib import Path
 
@@ -47,8 +48,11 @@ def main() -> None:
     parser.add_argument("--models", nargs="+", default=list(MODELS), help="PROFILE:NAME of each network")
     parser.add_argument("--backends", nargs="+", default=["torch", "onnxruntime"])
     parser.add_argument("--modes", nargs="+", default=["window", "stream"])
+    parser.add_argument("--threads", type=int, default=1, help="torch and onnxruntime intra-op threads")
     args = parser.parse_args()
-    print(f"torch threads: {torch.get_num_threads()}", flush=True)
+    torch.set_num_threads(args.threads)
+    print(f"network threads: {args.threads}; `cpu` = the process's CPU seconds, a measure that a busy machine "
+          "does not inflate (stages are wall seconds)", flush=True)
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
         video = _video(tmp / "data", args.seconds)
@@ -56,7 +60,7 @@ def main() -> None:
         detect_faces(blank)  # load dlib's detector and landmark model before anything is timed
         predict_landmarks(blank, np.array([0, 0, 63, 63], np.float32))
         header = (f"{'network':44s} {'backend':11s} {'mode':6s} {'frames':>6s} {'decode':>7s} {'detect':>7s} {'align':>6s} "
-                  f"{'network':>8s} {'total':>7s} {'frames/s':>8s} {'latency ms (p95)':>16s}")
+                  f"{'network':>8s} {'total':>7s} {'frames/s':>8s} {'cpu':>7s} {'frames/cpu-s':>12s} {'latency ms (p95)':>16s}")
         print(f"video: {video.name}, 640x360, 25 fps; seconds per stage, all frames\n{header}", flush=True)
         for spec in args.models:
             profile_name, name = spec.split(":", 1)
@@ -66,14 +70,16 @@ def main() -> None:
             save(build(name, profile), model_path, experiment=name, recipe={"seq_len": profile.train.seq_len},
                  preprocess=profile.preprocess, training_data="random weights (benchmark)")
             for backend in args.backends:
-                network = open_network(model_path, backend, model_path.parent)
+                network = open_network(model_path, backend, model_path.parent, args.threads)
                 for mode in args.modes:
+                    cpu = time.process_time()
                     s = predict_video(video, network, tmp / "out", PredictOptions(mode, progress=False))
+                    cpu = time.process_time() - cpu
                     sec = s["seconds"]
                     latency = f"{s['latency_ms']['mean']:.1f} ({s['latency_ms']['p95']:.1f})" if "latency_ms" in s else ""
                     print(f"{spec:44s} {backend:11s} {mode:6s} {s['frames']:6d} {sec['decode']:7.2f} {sec['detect']:7.2f} "
                           f"{sec['align']:6.2f} {sec['network']:8.2f} {s['wall_seconds']:7.2f} {s['frames_per_second']:8.1f} "
-                          f"{latency:>16s}", flush=True)
+                          f"{cpu:7.2f} {s['frames'] / cpu:12.1f} {latency:>16s}", flush=True)
 
 
 if __name__ == "__main__":

@@ -2,8 +2,12 @@
 
 Both formats hold `StreamingNetwork`'s signature: inputs ``faces`` (B, T, 3, S, S) in [-1, 1],
 ``landmarks`` (B, T, 136) and ``state`` (B, state size); outputs ``va`` (B, T, 2) and
-``state_out``. Batch and sequence length are dynamic, so one file serves the paper's windowed
-inference (zero state, T = the window) and the streaming form (T = 1, state fed back). The
+``state_out``, so one file serves the paper's windowed inference (zero state, T = the window)
+and the streaming form (state fed back). The batch is dynamic in both. TorchScript keeps T
+dynamic too. The ONNX graph is one time step (T = 1): torch's maintained exporter
+(`torch.export`) unrolls a GRU over the example's time steps, which would fix T; `OnnxRunner`
+runs T frames by feeding the state back, the same computation, since the GRUs are causal and
+the CNN sees one frame at a time. The
 model's metadata (`omglib.models.checkpoint`, plus the state size) travels inside the file as JSON: ONNX metadata
 property ``omglib``, TorchScript extra file ``omglib.json``. So `omg predict --model
 model.onnx` needs neither the .pt nor torch to run the network.
@@ -60,14 +64,14 @@ def export(model_path: str | Path, fmt: str, out: str | Path | None = None) -> P
         if fmt == "onnx":
             import onnx
 
-            batch, steps = torch.export.Dim("batch", min=1, max=1024), torch.export.Dim("time", min=1, max=1 << 20)
-            torch.onnx.export(net, example, str(tmp), input_names=list(INPUTS), output_names=list(OUTPUTS),
-                              dynamic_shapes=({0: batch, 1: steps}, {0: batch, 1: steps}, {0: batch}),
+            batch = torch.export.Dim("batch", min=1, max=1024)
+            step = tuple(x[:, :1] for x in example[:2]) + example[2:]
+            torch.onnx.export(net, step, str(tmp), input_names=list(INPUTS), output_names=list(OUTPUTS),
+                              dynamic_shapes=({0: batch}, {0: batch}, {0: batch}),
                               opset_version=ONNX_OPSET, dynamo=True, external_data=False, verbose=False)
             graph = onnx.load(str(tmp))
-            for output, dims in zip(graph.graph.output, (("batch", "time"), ("batch",))):
-                for dim, name in zip(output.type.tensor_type.shape.dim, dims):
-                    dim.dim_param = name  # the exporter may record the example's sizes; the graph is dynamic
+            for output in graph.graph.output:
+                output.type.tensor_type.shape.dim[0].dim_param = "batch"  # the exporter may record the example's batch
             graph.metadata_props.add(key=META_KEY, value=text)
             onnx.save(graph, str(tmp))
         else:
@@ -106,15 +110,20 @@ class TorchScriptRunner(TorchRunner):
 class OnnxRunner:
     """An exported ONNX file on onnxruntime's CPU provider."""
 
-    def __init__(self, path: str | Path, state_size: int):
+    def __init__(self, path: str | Path, state_size: int, threads: int = 0):
         import onnxruntime
 
-        self.session = onnxruntime.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+        options = onnxruntime.SessionOptions()
+        options.intra_op_num_threads = threads  # 0: onnxruntime's default (one per core)
+        self.session = onnxruntime.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
         self.state_size = state_size
 
     def __call__(self, faces: np.ndarray, landmarks: np.ndarray, state: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        va, state = self.session.run(list(OUTPUTS), dict(zip(INPUTS, (faces, landmarks, state))))
-        return va, state
+        steps = []
+        for t in range(faces.shape[1]):  # the graph is one time step (see the module docstring)
+            va, state = self.session.run(list(OUTPUTS), dict(zip(INPUTS, (faces[:, t : t + 1], landmarks[:, t : t + 1], state))))
+            steps.append(va)
+        return np.concatenate(steps, 1), state
 
 
 @dataclass
@@ -138,16 +147,17 @@ def _onnx_meta(path: Path) -> dict:
     return json.loads(props[META_KEY])
 
 
-def open_network(path: str | Path, backend: str = "torch", scratch: str | Path | None = None) -> Network:
+def open_network(path: str | Path, backend: str = "torch", scratch: str | Path | None = None, threads: int = 0) -> Network:
     """The network in ``path`` (a model.pt, a .onnx or a TorchScript export) on ``backend``:
     "torch" or "onnxruntime". A model.pt asked to run on onnxruntime is exported to ONNX first
-    (into ``scratch``, a folder the caller cleans up)."""
+    (into ``scratch``, a folder the caller cleans up). ``threads``: onnxruntime's intra-op
+    threads (0: its default; torch's are set with `torch.set_num_threads`)."""
     path = Path(path)
     if not path.is_file():
         raise OmgError(f"{path}: model file not found")
     if path.suffix == ".onnx":
         meta = _onnx_meta(path)
-        return Network(OnnxRunner(path, meta["state_size"]), meta, "onnxruntime")
+        return Network(OnnxRunner(path, meta["state_size"], threads), meta, "onnxruntime")
     if path.name.endswith(FORMATS["torchscript"]):
         import torch
 
@@ -165,7 +175,7 @@ def open_network(path: str | Path, backend: str = "torch", scratch: str | Path |
         if scratch is None:
             raise ValueError("onnxruntime on a model.pt needs a scratch folder for the export")
         onnx_path = export(path, "onnx", Path(scratch) / "model.onnx")
-        return Network(OnnxRunner(onnx_path, TorchRunner(model).state_size), model.meta, "onnxruntime")
+        return Network(OnnxRunner(onnx_path, _onnx_meta(onnx_path)["state_size"], threads), model.meta, "onnxruntime")
     if backend != "torch":
         raise OmgError(f"unknown backend {backend!r}: choose torch or onnxruntime")
     return Network(TorchRunner(model), model.meta, "torch")
