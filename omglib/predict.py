@@ -199,8 +199,8 @@ def utterance_table(segments: pd.DataFrame, times: np.ndarray, va: np.ndarray) -
     return pd.DataFrame(rows)
 
 
-def _scale(arousal: float | None, scale: str) -> float | None:
-    return None if arousal is None else float(arousal_to_omg(arousal) if scale == "omg" else arousal)
+def _scale(arousal: float, scale: str) -> float:
+    return float(arousal_to_omg(arousal)) if scale == "omg" else arousal
 
 
 def predict_video(source: str | Path | int, network: Network, out: str | Path, options: PredictOptions) -> dict:
@@ -209,6 +209,7 @@ def predict_video(source: str | Path | int, network: Network, out: str | Path, o
     from tqdm import tqdm
 
     out = Path(out)
+    segments = read_segments(options.segments) if options.segments is not None else None  # a bad file fails first
     config = preprocess_config(network.meta)
     timings = Timings({"network": 0.0})
     frames = aligned_frames(source, config, FaceTracker(config), timings.seconds)
@@ -260,8 +261,8 @@ def predict_video(source: str | Path | int, network: Network, out: str | Path, o
     if (short := truncation(source, len(times))) is not None:
         summary["truncated"] = short
     _write_trace(out / "trace.png", times, va, face, arousal_range, f"{source} ({network.meta['model']}, {options.mode} mode)")
-    if options.segments is not None:
-        table = utterance_table(read_segments(options.segments), times, va)
+    if segments is not None:
+        table = utterance_table(segments, times, va)
         with atomic_path(out / "utterances.csv") as tmp:
             table.to_csv(tmp, index=False, float_format="%.5f")
     write_json(out / "summary.json", summary)
