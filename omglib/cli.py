@@ -223,6 +223,49 @@ def _cmd_evaluate(args: argparse.Namespace) -> None:
               f"[{test['low']:+.3f}, {test['high']:+.3f}] (videos resampled), p = {test['p_value']:.3g}")
 
 
+def _cmd_predict(args: argparse.Namespace) -> None:
+    import tempfile
+
+    from omglib.export import open_network
+    from omglib.predict import PredictOptions, inputs, predict_video, resolve_model
+
+    if (args.input is None) == (args.webcam is None):
+        raise OmgError("give one INPUT (a video, a folder of frames or of videos) or --webcam N")
+    options = PredictOptions(args.mode, args.arousal_scale, args.overlay, args.segments, progress=not args.quiet)
+    model = resolve_model(args.model, args.results, args.profile)
+    default_out = Path("predictions") / ("webcam" if args.input is None else Path(args.input).stem)
+    out = Path(args.out) if args.out else default_out
+    jobs = [(args.webcam, out)] if args.input is None else inputs(args.input, out)
+    failed = []
+    with tempfile.TemporaryDirectory(prefix="omg-predict-") as scratch:
+        network = open_network(model, args.backend, scratch)
+        for source, folder in jobs:
+            try:
+                summary = predict_video(source, network, folder, options)
+            except OmgError as error:
+                if len(jobs) == 1:
+                    raise
+                failed.append(str(error))
+                print(f"failed: {error}", file=sys.stderr)
+                continue
+            latency = summary.get("latency_ms")
+            print(f"{source}: {summary['frames']} frames ({summary['face_frames']} with a face) -> {folder}/frames.csv, "
+                  f"trace.png; {summary['frames_per_second']} frames/s"
+                  + (f", network {latency['mean']:.1f} ms per frame (p95 {latency['p95']:.1f})" if latency else "")
+                  + (f"; truncated: read {summary['truncated']['read']} of {summary['truncated']['expected']} frames"
+                     if "truncated" in summary else ""))
+    if failed:
+        raise OmgError(f"{len(failed)} of {len(jobs)} inputs failed (listed above); the others were written")
+
+
+def _cmd_export(args: argparse.Namespace) -> None:
+    from omglib.export import export
+    from omglib.predict import resolve_model
+
+    out = export(resolve_model(args.model, args.results, args.profile), args.format, args.out)
+    print(f"wrote {out}")
+
+
 def _experiment_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--profile", choices=PROFILE_NAMES, default="quick")
     parser.add_argument("--data-root", default=None, help="videos: an OMG root, an Aff-Wild2 root, or a folder of them "
@@ -320,6 +363,34 @@ def build_parser() -> argparse.ArgumentParser:
     figure.add_argument("--video", default=None, help="for preprocess: the video to show")
     figure.add_argument("--profile", choices=PROFILE_NAMES, default="quick", help="for preprocess: crop size")
     figure.set_defaults(func=_cmd_figure)
+
+    predict = commands.add_parser("predict", help="valence and arousal of every frame of a video (or folder, or webcam)")
+    predict.add_argument("input", nargs="?", default=None, metavar="INPUT",
+                         help="a video file, a folder of frame images, or a folder of videos")
+    predict.add_argument("--model", required=True, help="a model.pt (or an exported .onnx / .ts.pt), or an experiment name "
+                         "trained by `omg run` (looked up under --results)")
+    predict.add_argument("--out", default=None, help="output folder (default predictions/<input name>)")
+    predict.add_argument("--mode", choices=["window", "stream"], default="window",
+                         help="window: the paper's fixed windows; stream: causal, frame by frame (live)")
+    predict.add_argument("--segments", default=None, metavar="CSV",
+                         help="an OMG utterance CSV or a start,end table (seconds): also write utterances.csv")
+    predict.add_argument("--overlay", action="store_true", help="also write overlay.mp4 (face box and a VA gauge)")
+    predict.add_argument("--arousal-scale", choices=["internal", "omg"], default="internal",
+                         help="internal: arousal in [-1, 1]; omg: [0, 1] as in the official files")
+    predict.add_argument("--backend", choices=["torch", "onnxruntime"], default="torch")
+    predict.add_argument("--webcam", type=int, default=None, metavar="N", help="read camera N instead of INPUT (Ctrl-C ends)")
+    predict.add_argument("--results", default="results", help="results root for experiment names")
+    predict.add_argument("--profile", choices=PROFILE_NAMES, default=None, help="profile of an experiment name (default: any)")
+    predict.add_argument("--quiet", action="store_true", help="no progress bar")
+    predict.set_defaults(func=_cmd_predict)
+
+    export = commands.add_parser("export", help="write a trained model as ONNX or TorchScript")
+    export.add_argument("model", metavar="MODEL", help="a model.pt or an experiment name trained by `omg run`")
+    export.add_argument("--format", choices=["onnx", "torchscript"], required=True)
+    export.add_argument("--out", default=None, help="file to write (default beside the model: model.onnx / model.ts.pt)")
+    export.add_argument("--results", default="results", help="results root for experiment names")
+    export.add_argument("--profile", choices=PROFILE_NAMES, default=None, help="profile of an experiment name (default: any)")
+    export.set_defaults(func=_cmd_export)
     return parser
 
 

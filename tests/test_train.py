@@ -16,6 +16,7 @@ from omglib.data.sequences import SequenceDataset, cut
 from omglib.data.store import FrameStore
 from omglib.metrics import ccc
 from omglib.models import build
+from omglib.models import load as load_model
 from omglib.postprocess import utterance_estimates
 from omglib.train import FitSettings, fit, predict
 
@@ -86,8 +87,12 @@ def test_an_experiment_writes_every_seed_and_a_summary(smoke_run):
         assert pd.read_csv(folder / "predictions.csv").columns.tolist() == list(SUBMISSION_COLUMNS)
         lo, hi = result.test.ci_valence
         assert lo - 1e-9 <= result.test.ccc_valence <= hi + 1e-9
-        # the model file holds the whole network (trunk included), loadable by the registry
-        build(X.BEST_3RNN, "smoke", weights=folder / "model.pt")
+        # the model file holds the whole network (trunk included), rebuilt from the file alone
+        model = load_model(folder / "model.pt")
+        assert model.name == X.BEST_3RNN and model.meta["experiment"] == X.BEST_3RNN and model.meta["seed"] == seed
+        assert model.meta["scores"]["test_ccc_valence"] == result.test.ccc_valence
+        assert (folder / "MODEL_CARD.md").is_file()
+        build(X.BEST_3RNN, "smoke", weights=folder / "model.pt")  # and loadable by the registry
     stored = json.loads((ctx.folder / X.get(X.BEST_3RNN).slug / "summary.json").read_text())
     for key in ("ccc_valence", "ccc_arousal", "ccc_mean", "seeds", "sd_valence", "sd_arousal", "ci_valence", "ci_arousal",
                 "n_test_videos", "n_test_utterances"):
@@ -197,7 +202,7 @@ def test_the_schedule_runs_every_seed_after_its_inputs(tmp_path):
 def test_a_retrained_run_is_the_same_bit_for_bit(smoke_run):
     ctx, _ = smoke_run
     before = X.utterances(ctx, X.BEST_3RNN, 1)
-    weights = torch.load(X.folder(ctx, X.BEST_3RNN, 1) / "model.pt", weights_only=True)["model"]
+    weights = load_model(X.folder(ctx, X.BEST_3RNN, 1) / "model.pt").state_dict()
     threads = torch.get_num_threads()
     torch.set_num_threads(1)  # as in the schedule's worker processes that trained it first
     try:
@@ -205,6 +210,6 @@ def test_a_retrained_run_is_the_same_bit_for_bit(smoke_run):
     finally:
         torch.set_num_threads(threads)
     pd.testing.assert_frame_equal(X.utterances(ctx, X.BEST_3RNN, 1), before, check_exact=True)
-    again = torch.load(X.folder(ctx, X.BEST_3RNN, 1) / "model.pt", weights_only=True)["model"]
+    again = load_model(X.folder(ctx, X.BEST_3RNN, 1) / "model.pt").state_dict()
     for key, value in weights.items():
         torch.testing.assert_close(again[key], value, rtol=0, atol=0)

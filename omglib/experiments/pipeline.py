@@ -36,9 +36,9 @@ from omglib.experiments.results import (Context, SeedResult, fingerprint, proven
                                         scores_of, write_csv, write_utterances, code_version,
                                         ccc_pair)
 from omglib.features import cache_features, precomputed_trunks
-from omglib.io import atomic_path, write_json
+from omglib.io import write_json
 from omglib.metrics import ccc
-from omglib.models import registry
+from omglib.models import checkpoint, registry
 from omglib.models.networks import LANDMARK_FEATURES, standardise_landmarks, trunks
 from omglib.postprocess import DIMENSIONS, PostProcessing, apply, choose, decision_fusion
 from omglib.train import FitSettings, fit, predict
@@ -63,7 +63,7 @@ class CNNRun:
         return self.folder / "model.pt"
 
     def state(self) -> dict:
-        return torch.load(self.weights, map_location="cpu", weights_only=True)["model"]
+        return checkpoint.read(self.weights)[1]
 
     def features_folder(self, ctx: Context, dataset: str, split: str) -> Path:
         return ctx.folder / "features" / f"{self.folder.parent.name}-seed-{self.seed}" / f"{dataset}-{split}"
@@ -103,7 +103,8 @@ def pretrained_cnn(ctx: Context, backbone: str, pretrain: str | None, seed: int)
     result = fit(model, train, lambda m: _frame_ccc(predict(m, val, ctx.device), val.sequences), settings,
                  checkpoint=run.folder / "checkpoint.pt", seed=seed, device=ctx.device, progress=ctx.progress,
                  desc=f"{name} on {run.dataset} (seed {seed})")
-    _save_model(model, run.weights)
+    _save_model(ctx, model, run.weights, name, {"pre-training": run.dataset}, seed,
+                {"validation_frame_ccc_mean": result.best_score})
     write_csv(result.history, run.folder / "history.csv")
     write_json(run.folder / "metrics.json", {"cnn": name, "data": run.dataset, "seed": seed, "fingerprint": run.fingerprint,
                                              "best_epoch": result.best_epoch, "val_frame_ccc_mean": result.best_score,
@@ -119,9 +120,12 @@ def _frame_ccc(pred: np.ndarray, sequences: Sequences) -> tuple[float, float]:
     return tuple(ccc(truth[..., d][mask], pred[..., d][mask]) for d in range(2))
 
 
-def _save_model(model, path: Path) -> None:
-    with atomic_path(path) as tmp:
-        torch.save({"model": {k: v.cpu() for k, v in model.state_dict().items()}}, tmp)
+def _save_model(ctx: Context, model, path: Path, experiment: str, recipe: dict, seed: int, scores: dict) -> None:
+    """A self-describing model file (`omglib.models.save`) and its MODEL_CARD.md."""
+    store = ctx.store("omg", "train")
+    checkpoint.save(model, path, experiment=experiment, recipe=recipe, preprocess=store.meta["config"],
+                    training_data={"frames": str(ctx.frames), "omg": store.meta.get("data_root"),
+                                   "profile": ctx.profile.name}, seed=seed, code_version=code_version(), scores=scores)
 
 
 def _transfer(model, state: dict, prefixes: tuple[str, ...], keep) -> None:
@@ -242,7 +246,7 @@ def _train_on_omg(ctx: Context, exp: Experiment, folder: Path, seed: int, cnn_se
     _transfer(model, cnn_state, branches,
               lambda k: k.startswith(("trunk.", "join.", "fc.")) or (exp.is_frame_cnn and k.startswith("output.")))
     for member, prefix in zip(exp.members, branches):
-        member_state = torch.load(run_folder(ctx, get(member), seed) / "model.pt", map_location="cpu", weights_only=True)["model"]
+        member_state = checkpoint.read(run_folder(ctx, get(member), seed) / "model.pt")[1]
         _transfer(model, member_state, (prefix,), lambda k: not k.startswith("output."))
     stage = _Stage(ctx, exp, model, cnn, cnn_state, seed)
     tic = time.perf_counter()
@@ -260,19 +264,19 @@ def _train_on_omg(ctx: Context, exp: Experiment, folder: Path, seed: int, cnn_se
     result = stage.fit(splits["train"], lambda m: evaluation.ccc(stage.predict(val), val.sequences),
                        folder / "checkpoint.pt", f"{exp.name} (seed {seed})")
     frames = {s: stage.predict(splits[s]) for s in ("validation", "test")}
-    _save_model(model, folder / "model.pt")
     write_csv(result.history, folder / "history.csv")
     for old in ("checkpoint.pt", "pretrain_checkpoint.pt"):
         (folder / old).unlink(missing_ok=True)
     facts.update({"epochs_run": len(result.history), "best_epoch": result.best_epoch,
                   "train_seconds": round(time.perf_counter() - tic, 1),
                   "train_frames_per_second": round(result.frames_per_second, 1)})
-    return frames, splits, evaluation, facts
+    return model, frames, splits, evaluation, facts
 
 
 def _record(ctx: Context, exp: Experiment, folder: Path, seed: int, cnn_seed: int | None, print_: str,
             groups: dict[str, pd.DataFrame], raw: dict, final: dict, tic: float, **extra) -> SeedResult:
-    """Write the utterance tables, predictions and (last) metrics.json of one run."""
+    """Write the utterance tables and predictions of one run; returns its record (the caller
+    writes it last, after the model file)."""
     for split in ("validation", "test"):
         write_utterances(folder, split, groups[split], raw[split], final[split])
     truth = {s: groups[s][["video", "utterance", *DIMENSIONS]] for s in groups}
@@ -285,12 +289,11 @@ def _record(ctx: Context, exp: Experiment, folder: Path, seed: int, cnn_seed: in
         training=extra.get("training", {}), postprocessing=extra.get("postprocessing"),
         fusion_weights=extra.get("fusion_weights"), utterances_without_frames=extra.get("empty", {}),
         provenance=provenance(ctx, time.perf_counter() - tic), config=ctx.profile.to_dict())
-    result.write(folder)
     return result
 
 
 def _run_trained(ctx: Context, exp: Experiment, folder: Path, seed: int, cnn_seed: int, print_: str, tic: float) -> SeedResult:
-    frames, splits, evaluation, facts = _train_on_omg(ctx, exp, folder, seed, cnn_seed)
+    model, frames, splits, evaluation, facts = _train_on_omg(ctx, exp, folder, seed, cnn_seed)
     val, test = splits["validation"].sequences, splits["test"].sequences
     t = ctx.profile.train
     choice, sweep = choose(frames["validation"], val.mask, val.group, val.groups, _truth(val), t.median_windows,
@@ -301,8 +304,14 @@ def _run_trained(ctx: Context, exp: Experiment, folder: Path, seed: int, cnn_see
         np.savez_compressed(folder / f"frames_{split}.npz", predictions=frames[split], mask=seqs.mask, group=seqs.group)
         raw[split], empty[split] = evaluation.estimates(frames[split], seqs)
         final[split], _ = evaluation.estimates(frames[split], seqs, choice)
-    return _record(ctx, exp, folder, seed, cnn_seed, print_, {"validation": val.groups, "test": test.groups}, raw, final,
-                   tic, training=facts, postprocessing=choice.to_dict(), empty=empty)
+    result = _record(ctx, exp, folder, seed, cnn_seed, print_, {"validation": val.groups, "test": test.groups}, raw, final,
+                     tic, training=facts, postprocessing=choice.to_dict(), empty=empty)
+    scores = {f"{split}_{k}": getattr(getattr(result, split), k) for split in ("test", "validation")
+              for k in ("ccc_valence", "ccc_arousal", "ci_valence", "ci_arousal")}
+    _save_model(ctx, model, folder / "model.pt", exp.name, {**asdict(exp), "cnn_seed": cnn_seed, "strategy": facts["strategy"]},
+                seed, scores)
+    result.write(folder)  # last: a run is complete only when its metrics.json is there
+    return result
 
 
 def _run_decision_fusion(ctx: Context, exp: Experiment, folder: Path, seed: int, print_: str, tic: float) -> SeedResult:
@@ -316,7 +325,9 @@ def _run_decision_fusion(ctx: Context, exp: Experiment, folder: Path, seed: int,
         weights[stage] = val_ccc.tolist()
         for split in tables:
             out[split] = decision_fusion([t[[f"{d}{suffix}" for d in DIMENSIONS]].to_numpy() for t in tables[split]], val_ccc)
-    return _record(ctx, exp, folder, seed, None, print_, groups, raw, final, tic, fusion_weights=weights)
+    result = _record(ctx, exp, folder, seed, None, print_, groups, raw, final, tic, fusion_weights=weights)
+    result.write(folder)
+    return result
 
 
 def run_fingerprint(ctx: Context, exp: Experiment, seed: int, cnn_seed: int) -> str:

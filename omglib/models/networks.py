@@ -38,7 +38,7 @@ def _pool_tap(value: torch.Tensor, config: ModelConfig) -> torch.Tensor:
     """A conv/pool tap as its GRU reads it: average-pooled to tap_pool x tap_pool when the
     profile asks for it (the CPU profiles), else as it is (the paper)."""
     if config.tap_pool:
-        value = F.adaptive_avg_pool2d(value, min(config.tap_pool, value.shape[-1]))
+        value = F.adaptive_avg_pool2d(value, min(config.tap_pool, int(value.shape[-1])))  # int: a constant when traced for export
     return value.flatten(1)
 
 

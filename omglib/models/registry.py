@@ -139,7 +139,8 @@ def load_weights(model: nn.Module, path: str | Path) -> None:
     the same keys (the classifier is ignored). Missing or unexpected keys are an error that lists them."""
     path = Path(path)
     state = read_weights_file(path)
-    state = state.get("model", state) if isinstance(state, dict) else state
+    if isinstance(state, dict):  # omglib.models.save's file, an `omg weights import` file, or a bare state_dict
+        state = state.get("state_dict", state.get("model", state))
     whole = model.state_dict()
     if set(state) == set(whole):
         _load(model, state, path)

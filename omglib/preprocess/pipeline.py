@@ -11,6 +11,7 @@ inheriting the last landmarks.
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -28,7 +29,8 @@ FRAME_FOLDER_FPS = 25.0  # a folder of frames carries no frame rate; OMG and Aff
 log = logging.getLogger(__name__)
 
 
-def _box_of(landmarks: np.ndarray) -> np.ndarray:
+def landmark_box(landmarks: np.ndarray) -> np.ndarray:
+    """[x0, y0, x1, y1] around 68 landmarks (frame pixels)."""
     (x0, y0), (x1, y1) = landmarks.min(0), landmarks.max(0)
     return np.array([x0, y0, x1, y1], np.float32)
 
@@ -55,7 +57,7 @@ class FaceTracker:
         if not faces:
             return None
         if self.previous is not None:
-            reference = _box_of(self.previous)
+            reference = landmark_box(self.previous)
             overlaps = [_iou(box, reference) for box, _ in faces]
             if max(overlaps) > 0.2:
                 return faces[int(np.argmax(overlaps))][0]
@@ -69,7 +71,7 @@ class FaceTracker:
     def _roi(self, frame: np.ndarray) -> list[tuple[np.ndarray, float]]:
         self.counts["roi_searches"] += 1
         self.since_full += 1
-        x0, y0, x1, y1 = _box_of(self.previous)
+        x0, y0, x1, y1 = landmark_box(self.previous)
         mx, my = (x1 - x0) * self.config.roi_margin, (y1 - y0) * self.config.roi_margin
         h, w = frame.shape[:2]
         left, top = int(max(0, x0 - mx)), int(max(0, y0 - my))
@@ -90,14 +92,17 @@ class FaceTracker:
         return self.previous
 
 
-def iter_frames(path: str | Path) -> Iterator[tuple[int, float, np.ndarray]]:
-    """(frame number, time in s, RGB frame) from a video file or a folder of frame images
-    (sorted by name; times assume FRAME_FOLDER_FPS).
+def iter_frames(source: str | Path | int) -> Iterator[tuple[int, float, np.ndarray]]:
+    """(frame number, time in s, RGB frame) from a video file, a folder of frame images
+    (sorted by name; times assume FRAME_FOLDER_FPS) or a camera (an int: OpenCV's device number).
 
     A file OpenCV cannot open raises `DataError`. A file that breaks off part-way ends early,
-    and `read_video_info` reports it as truncated.
+    and `truncation` reports it.
     """
-    path = Path(path)
+    if isinstance(source, int):
+        yield from _capture_frames(cv2.VideoCapture(source), f"camera {source}", "OpenCV cannot open this camera (try another --webcam N)")
+        return
+    path = Path(source)
     if path.is_dir():
         images = sorted(p for p in path.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
         if not images:
@@ -110,20 +115,28 @@ def iter_frames(path: str | Path) -> Iterator[tuple[int, float, np.ndarray]]:
         return
     if not path.is_file():
         raise DataError(path, "video file not found")
-    capture = cv2.VideoCapture(str(path))
+    if path.stat().st_size == 0:
+        raise DataError(path, "file is empty (0 bytes)", fix="copy or download the video again")
+    yield from _capture_frames(cv2.VideoCapture(str(path)), path,
+                               "OpenCV cannot open this video (corrupt, empty, not a video or an unsupported codec)")
+
+
+def _capture_frames(capture: cv2.VideoCapture, name: str | Path, unopened: str) -> Iterator[tuple[int, float, np.ndarray]]:
     if not capture.isOpened():
-        raise DataError(path, "OpenCV cannot open this video (corrupt, empty or an unsupported codec)")
+        raise DataError(name, unopened)
     fps = capture.get(cv2.CAP_PROP_FPS) or 25.0
     i = 0
-    while True:
-        ok, frame = capture.read()
-        if not ok:
-            break
-        yield i, i / fps, cv2.cvtColor(frame, cv2.COLOR_BGR2RGB)
-        i += 1
-    capture.release()
+    try:
+        while True:
+            ok, frame = capture.read()
+            if not ok:
+                break
+            yield i, i / fps, cv2.cvtColor(frame, cv2.COLOR_BGR2RGB)
+            i += 1
+    finally:
+        capture.release()
     if i == 0:
-        raise DataError(path, "no frame could be decoded (corrupt or truncated video)")
+        raise DataError(name, "no frame could be decoded (corrupt or truncated video, or not a video)")
 
 
 def expected_frames(path: str | Path) -> int | None:
@@ -135,6 +148,57 @@ def expected_frames(path: str | Path) -> int | None:
     count = int(capture.get(cv2.CAP_PROP_FRAME_COUNT)) if capture.isOpened() else 0
     capture.release()
     return count or None
+
+
+@dataclass
+class AlignedFrame:
+    """One frame after Sec. 4. ``landmarks`` (frame pixels), ``crop`` and ``crop_landmarks``
+    (crop pixels) are None when no face was found."""
+
+    index: int
+    time: float
+    rgb: np.ndarray
+    landmarks: np.ndarray | None
+    crop: np.ndarray | None
+    crop_landmarks: np.ndarray | None
+
+
+def aligned_frames(source: str | Path | int, config: PreprocessConfig, tracker: FaceTracker | None = None,
+                   seconds: dict[str, float] | None = None) -> Iterator[AlignedFrame]:
+    """Stream the frames of ``source`` (see `iter_frames`) through detect -> landmarks -> align,
+    one at a time, so memory stays bounded on any length. `process_video` (``omg preprocess``)
+    and `omglib.predict` (``omg predict``) both go through here. ``seconds``, when given,
+    accumulates the time spent in "decode", "detect" (detection, tracking, landmarks) and "align"."""
+    tracker = tracker or FaceTracker(config)
+    seconds = seconds if seconds is not None else {}
+    for stage in ("decode", "detect", "align"):
+        seconds.setdefault(stage, 0.0)
+    frames = iter_frames(source)
+    while True:
+        tic = time.perf_counter()
+        item = next(frames, None)
+        toc = time.perf_counter()
+        seconds["decode"] += toc - tic
+        if item is None:
+            return
+        index, at, rgb = item
+        found = tracker(rgb)
+        tac = time.perf_counter()
+        seconds["detect"] += tac - toc
+        crop = moved = None
+        if found is not None:
+            crop, moved, _ = align(rgb, found, config.crop_size)
+        seconds["align"] += time.perf_counter() - tac
+        yield AlignedFrame(index, at, rgb, found, crop, moved)
+
+
+def truncation(source: str | Path | int, read: int) -> dict | None:
+    """{"read", "expected"} when fewer frames were read than the container claims (logged as a warning)."""
+    expected = None if isinstance(source, int) else expected_frames(source)
+    if expected is None or read >= expected:
+        return None
+    log.warning("%s: truncated, read %d of %d frames", source, read, expected)
+    return {"read": read, "expected": expected}
 
 
 @dataclass
@@ -152,21 +216,14 @@ def process_video(path: str | Path, config: PreprocessConfig) -> VideoResult:
     tracker = FaceTracker(config)
     size = config.crop_size
     faces, landmarks, valid, frames, times = [], [], [], [], []
-    for index, time, rgb in iter_frames(path):
-        found = tracker(rgb)
-        if found is None:
-            faces.append(np.zeros((size, size, 3), np.uint8))
-            landmarks.append(np.full((68, 2), np.nan, np.float32))
-        else:
-            crop, moved, _ = align(rgb, found, size)
-            faces.append(crop)
-            landmarks.append(moved)
-        valid.append(found is not None)
-        frames.append(index)
-        times.append(time)
-    expected = expected_frames(path)
+    for aligned in aligned_frames(path, config, tracker):
+        found = aligned.crop is not None
+        faces.append(aligned.crop if found else np.zeros((size, size, 3), np.uint8))
+        landmarks.append(aligned.crop_landmarks if found else np.full((68, 2), np.nan, np.float32))
+        valid.append(found)
+        frames.append(aligned.index)
+        times.append(aligned.time)
     stats = {"frames": len(frames), "valid": int(np.sum(valid)), **tracker.counts}
-    if expected is not None and len(frames) < expected:
-        stats["truncated"] = {"read": len(frames), "expected": expected}
-        log.warning("%s: truncated, read %d of %d frames", path, len(frames), expected)
+    if (short := truncation(path, len(frames))) is not None:
+        stats["truncated"] = short
     return VideoResult(np.stack(faces), np.stack(landmarks), np.asarray(valid), np.asarray(frames), np.asarray(times), stats)

@@ -275,3 +275,18 @@ def is_complete(spec: VideoSpec, truth_path: Path) -> bool:
     except (OSError, ValueError, KeyError):
         return False
     return all(s.path.is_file() and recorded.get(s.path.name) == sha256(s.path) for s in spec.segments)
+
+
+def clip_truth(clip: str | Path) -> np.ndarray | None:
+    """Per-frame true (valence, arousal) in [-1, 1] of one surrogate utterance clip
+    (``<omg>/<split>/<video>/<utterance>.mp4``), read from its video's truth sidecar
+    (``<omg>/synth_truth/<split>/<video>.npz``); None for a clip without one (real data)."""
+    clip = Path(clip)
+    sidecar = clip.parents[2] / "synth_truth" / clip.parent.parent.name / f"{clip.parent.name}.npz"
+    if not sidecar.is_file():
+        return None
+    with np.load(sidecar) as truth:
+        files = truth["files"].tolist()
+        if clip.name not in files:
+            return None
+        return truth["latent"][truth["segment"] == files.index(clip.name)].astype(np.float32)
