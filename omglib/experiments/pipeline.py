@@ -103,7 +103,7 @@ def pretrained_cnn(ctx: Context, backbone: str, pretrain: str | None, seed: int)
     result = fit(model, train, lambda m: _frame_ccc(predict(m, val, ctx.device), val.sequences), settings,
                  checkpoint=run.folder / "checkpoint.pt", seed=seed, device=ctx.device, progress=ctx.progress,
                  desc=f"{name} on {run.dataset} (seed {seed})")
-    _save_model(ctx, model, run.weights, name, {"pre-training": run.dataset}, seed,
+    _save_model(ctx, model, run.weights, name, {"pre-training": run.dataset, "seq_len": t.seq_len}, seed,
                 {"validation_frame_ccc_mean": result.best_score})
     write_csv(result.history, run.folder / "history.csv")
     write_json(run.folder / "metrics.json", {"cnn": name, "data": run.dataset, "seed": seed, "fingerprint": run.fingerprint,
@@ -308,8 +308,8 @@ def _run_trained(ctx: Context, exp: Experiment, folder: Path, seed: int, cnn_see
                      tic, training=facts, postprocessing=choice.to_dict(), empty=empty)
     scores = {f"{split}_{k}": getattr(getattr(result, split), k) for split in ("test", "validation")
               for k in ("ccc_valence", "ccc_arousal", "ci_valence", "ci_arousal")}
-    _save_model(ctx, model, folder / "model.pt", exp.name, {**asdict(exp), "cnn_seed": cnn_seed, "strategy": facts["strategy"]},
-                seed, scores)
+    recipe = {**asdict(exp), "cnn_seed": cnn_seed, "strategy": facts["strategy"], "seq_len": ctx.profile.train.seq_len}
+    _save_model(ctx, model, folder / "model.pt", exp.name, recipe, seed, scores)
     result.write(folder)  # last: a run is complete only when its metrics.json is there
     return result
 
