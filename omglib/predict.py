@@ -371,9 +371,9 @@ def resolve_model(spec: str, results: str | Path = "results", profile: str | Non
 
 
 def trained_model(ctx, name: str) -> Path:
-    """The model.pt of experiment ``name`` at ``ctx``'s profile, trained first when missing or
-    stale (`omglib.experiments.run` re-uses a current one)."""
-    from omglib.experiments import run
+    """The model.pt of experiment ``name`` at ``ctx``'s profile (its first training seed),
+    trained first when missing or stale (`omglib.experiments.run` re-uses a current one)."""
+    from omglib import experiments
 
-    run(ctx, name)
-    return resolve_model(name, ctx.results, ctx.profile.name)
+    experiments.run(ctx, [name])
+    return experiments.folder(ctx, name) / "model.pt"
