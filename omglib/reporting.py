@@ -438,18 +438,9 @@ def claims_display(claims):
 
 def claims_table(ctx, source: str, keyword: str = ""):
     """The claims that a chapter's table (``source``, e.g. "Table 5") tests, computed."""
-    import pandas as pd
+    from omglib.experiments import claims
 
-    from omglib.experiments import CLAIMS, compare
-    from omglib.experiments.analysis import paper_difference
-
-    rows = []
-    for claim in CLAIMS:
-        if claim.source == source and keyword in claim.claim:
-            test, paper = compare(ctx, claim), paper_difference(claim)
-            rows.append({"claim": claim.claim, "comparison": f"{claim.better} vs {claim.than}", "paper difference V": paper[0],
-                         "paper difference A": paper[1], "paper difference": paper[2], **test})
-    return claims_display(pd.DataFrame(rows))
+    return claims_display(claims(ctx, source, keyword))
 
 
 def fit_summary(ctx, names: list[str]) -> str:

@@ -9,7 +9,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 
 import pandas as pd
 
@@ -17,14 +16,15 @@ from omglib.experiments.analysis import claims, compare, table, verdict
 from omglib.experiments.catalogue import (BEST_1RNN, BEST_3RNN, CLAIMS, DECISION_FUSION, EXPERIMENTS, FUSION_RNN,
                                           PRETRAIN_NAMES, TABLES, Claim, Experiment, get, table_order, with_members)
 from omglib.experiments.pipeline import cnn_run, pretrained_cnn, run_seed, status
-from omglib.experiments.results import Context, Scores, SeedResult, Summary, load, load_summary, read_utterances, run_folder
+from omglib.experiments.results import (Context, Scores, SeedResult, Summary, load, load_summary, read_utterances,
+                                        seed_folder as folder)
 from omglib.experiments.schedule import run
 
 
 def utterances(ctx: Context, name: str, seed: int | None = None, split: str = "test") -> pd.DataFrame:
     """The utterance table (truth, raw and post-processed estimates) of ``name``'s run with
     ``seed`` (default: the context's first seed)."""
-    return read_utterances(run_folder(ctx, get(name), ctx.seeds[0] if seed is None else seed), split)
+    return read_utterances(folder(ctx, name, seed), split)
 
 
 def history(ctx: Context, name: str, seed: int | None = None) -> pd.DataFrame:
@@ -35,11 +35,6 @@ def history(ctx: Context, name: str, seed: int | None = None) -> pd.DataFrame:
 def cnn_history(ctx: Context, backbone: str, pretrain: str | None, seed: int | None = None) -> pd.DataFrame:
     """The history of a CNN's frame-by-frame pre-training (default: the shared CNN's seed)."""
     return pd.read_csv(cnn_run(ctx, backbone, pretrain, ctx.cnn_seed if seed is None else seed).folder / "history.csv")
-
-
-def folder(ctx: Context, name: str, seed: int | None = None) -> Path:
-    """The folder of ``name``'s run with ``seed`` (default: the context's first seed)."""
-    return run_folder(ctx, get(name), ctx.seeds[0] if seed is None else seed)
 
 
 __all__ = ["BEST_1RNN", "BEST_3RNN", "CLAIMS", "DECISION_FUSION", "EXPERIMENTS", "FUSION_RNN", "PRETRAIN_NAMES", "TABLES",

@@ -72,11 +72,14 @@ def paper_difference(claim: Claim) -> tuple[float, float, float]:
     return float(d[0]), float(d[1]), float(d.mean())
 
 
-def claims(ctx: Context) -> pd.DataFrame:
-    """One row per claim of the paper: the paper's difference, this book's difference (mean
-    over seeds) with its 95% video-cluster interval and p-value, and the verdict."""
+def claims(ctx: Context, source: str | None = None, keyword: str = "") -> pd.DataFrame:
+    """One row per claim of the paper (those of table ``source``, e.g. "Table 5", whose wording
+    holds ``keyword``, when given): the paper's difference, this book's difference (mean over
+    seeds) with its 95% video-cluster interval and p-value, and the verdict."""
     rows = []
     for claim in CLAIMS:
+        if (source and claim.source != source) or keyword not in claim.claim:
+            continue
         paper = paper_difference(claim)
         test = compare(ctx, claim)
         rows.append({"claim": claim.claim, "comparison": f"{claim.better} vs {claim.than}" +

@@ -32,7 +32,7 @@ from omglib.data.store import FrameStore
 from omglib.errors import OmgError
 from omglib.experiments.catalogue import Experiment, get
 from omglib.io import atomic_path, write_json
-from omglib.metrics import (DIMENSIONS, bootstrap_ccc, ccc, interval, mse, omg_ccc, omg_ccc_per_video, pcc, quadrant_mse,
+from omglib.metrics import (DIMENSIONS, ccc, interval, mse, omg_ccc, omg_ccc_per_video, pcc, quadrant_mse,
                             resampled_ccc)
 from omglib.train import resolve_device
 
@@ -177,12 +177,13 @@ class Scores:
                      "ccc_mean": (final["valence"] + final["arousal"]) / 2,
                      "ccc_per_video_valence": per_video["valence"], "ccc_per_video_arousal": per_video["arousal"],
                      "n_videos": int(truth["video"].nunique()), "n_utterances": len(truth)}
-        videos = truth["video"].to_numpy()
-        for d in DIMENSIONS:
+        va = truth[list(DIMENSIONS)].to_numpy(np.float64)
+        by_video = resampled_ccc(va, estimates, reps, seed, clusters=truth["video"].to_numpy())
+        by_utterance = resampled_ccc(va, estimates, reps, seed)
+        for i, d in enumerate(DIMENSIONS):
             t, p = truth[d].to_numpy(), pred[d].to_numpy()
             out[f"pcc_{d}"], out[f"mse_{d}"] = pcc(t, p), mse(t, p)
-            out[f"ci_{d}"] = bootstrap_ccc(t, p, reps, seed, clusters=videos)
-            out[f"ci_utterance_{d}"] = bootstrap_ccc(t, p, reps, seed)
+            out[f"ci_{d}"], out[f"ci_utterance_{d}"] = interval(by_video[:, i]), interval(by_utterance[:, i])
         out["quadrant_mse"] = quadrant_mse(truth[list(DIMENSIONS)].to_numpy(), estimates).reset_index().to_dict(orient="records")
         return cls(**out)
 
@@ -348,9 +349,14 @@ def load_summary(ctx: Context, name: str) -> Summary | None:
     return Summary.read(ctx.folder / get(name).slug)
 
 
+def seed_folder(ctx: Context, name: str, seed: int | None = None) -> Path:
+    """The folder of ``name``'s run with ``seed`` (default: the context's first seed), shared CNN."""
+    return run_folder(ctx, get(name), ctx.seeds[0] if seed is None else seed)
+
+
 def load(ctx: Context, name: str, seed: int | None = None) -> SeedResult | None:
     """The stored result of ``name`` for ``seed`` (default: the first of the context's seeds)."""
-    return SeedResult.read(run_folder(ctx, get(name), ctx.seeds[0] if seed is None else seed))
+    return SeedResult.read(seed_folder(ctx, name, seed))
 
 
 def scores_of(truth: pd.DataFrame, estimates: np.ndarray, ctx: Context, seed: int) -> Scores:
