@@ -43,9 +43,9 @@ def step_once(mode: str, name: str, batch: int, frames: int, warmup: int, steps:
 
     from omglib.losses import ccc_loss
     from omglib.models import build
+    from omglib.train import autocast, bf16
 
-    device = torch.device(mode.split()[0])
-    bf16 = mode.endswith("bf16")
+    device, precision = torch.device(mode.split()[0]), mode.split()[1]  # the same autocast as `fit`
     generator = torch.Generator().manual_seed(0)
     baseline_kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     model = build(name, "paper").to(device)
@@ -53,7 +53,7 @@ def step_once(mode: str, name: str, batch: int, frames: int, warmup: int, steps:
     faces = (torch.rand(batch, frames, 3, size, size, generator=generator) * 2 - 1).to(device)
     landmarks = (torch.rand(batch, frames, 136, generator=generator) * 2 - 1).to(device)
     labels = (torch.rand(batch, frames, 2, generator=generator) * 2 - 1).to(device)
-    if bf16:
+    if bf16(device, precision):
         model.to(memory_format=torch.channels_last)
     optimizer = torch.optim.Adam(model.parameters(), lr=1e-5)
     model.train()
@@ -62,7 +62,7 @@ def step_once(mode: str, name: str, batch: int, frames: int, warmup: int, steps:
     seconds = []
     for i in range(warmup + steps):
         tic = time.perf_counter()
-        with torch.autocast(device.type, dtype=torch.bfloat16, enabled=bf16):
+        with autocast(device, precision):
             pred = model(faces, landmarks)
         loss = ccc_loss(pred, labels)
         optimizer.zero_grad(set_to_none=True)

@@ -23,7 +23,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from omglib.config import get_profile
+from omglib.config import Profile, get_profile
 from omglib.errors import OmgError
 from omglib.io import write_json, write_text
 
@@ -41,16 +41,18 @@ def notebooks() -> list[Path]:
 
 def context(profile: str = "quick", data_root: str | Path | None = None, frames: str | Path | None = None,
             results: str | Path = "results", device: str = "auto", seeds: list[int] | None = None, force: bool = False,
-            progress: bool = True, generate: bool = False, workers: int | None = None):
-    """The experiments' context for a profile and a data folder, pre-processing ``data_root``
-    into ``frames`` first (a no-op when complete). Without ``data_root`` the profile's surrogate
-    (data/synth-PROFILE) is used, generated first when ``generate``."""
+            progress: bool = True, generate: bool = False, workers: int | None = None,
+            overrides: dict | list[str] | None = None):
+    """The experiments' context for a profile (with ``overrides``, see `omglib.config.override`)
+    and a data folder, pre-processing ``data_root`` into ``frames`` first (a no-op when
+    complete). Without ``data_root`` the profile's surrogate (data/synth-PROFILE) is used,
+    generated first when ``generate``."""
     from omglib.experiments import Context
     from omglib.preprocess.run import preprocess
 
-    chosen = get_profile(profile)
-    frames = Path(frames or f"data/frames-{chosen.name}")
-    root = Path(data_root or f"data/synth-{chosen.name}")
+    chosen = get_profile(profile, overrides)
+    frames = Path(frames or f"data/frames-{chosen.label('synth', 'preprocess')}")
+    root = data_root_of(chosen, data_root)
     if data_root is None and generate and not (root / "manifest.json").is_file():
         from omglib.synth.generate import generate as synth
 
@@ -74,24 +76,24 @@ class BookRun:
 
 def build(profile: str = "quick", data_root: str | Path | None = None, frames: str | Path | None = None,
           results: str | Path = "results", out: str | Path = "book", device: str = "auto", seeds: list[int] | None = None,
-          force: bool = False, progress: bool = True, workers: int | None = None) -> BookRun:
-    """Run every step for ``profile`` and render the site into ``out``/_build/html."""
+          force: bool = False, progress: bool = True, workers: int | None = None,
+          overrides: dict | list[str] | None = None) -> BookRun:
+    """Run every step for ``profile`` (with ``overrides``) and render the site into ``out``/_build/html."""
     from omglib import experiments
 
     out = Path(out).resolve()
     run = BookRun(out / "_build" / "html")
     tic = time.perf_counter()
-    ctx = context(profile, data_root, frames, results, device, seeds, force, progress, generate=True, workers=workers)
+    ctx = context(profile, data_root, frames, results, device, seeds, force, progress, generate=True, workers=workers,
+                  overrides=overrides)
     run.seconds["data and pre-processing"] = time.perf_counter() - tic
     tic = time.perf_counter()
     experiments.run(ctx, [e.name for e in experiments.table_order(sorted(experiments.TABLES))])
     run.seconds["experiments"] = time.perf_counter() - tic
     stage = out / "_source"
     _stage_sources(stage)
-    figures(data_root_of(profile, data_root), stage / "build" / "figures", ctx.profile.name)
-    parameters = {"profile": ctx.profile.name, "data_root": str(Path(data_root).resolve()) if data_root else "",
-                  "frames": str(ctx.frames.resolve()), "results": str(ctx.results.resolve()), "device": str(ctx.device),
-                  "seeds": list(ctx.seeds), "workers": ctx.workers, "force": False}
+    figures(data_root_of(ctx.profile, data_root), stage / "build" / "figures", ctx.profile.name)
+    parameters = chapter_parameters(ctx, data_root)
     tic = time.perf_counter()
     _execute_all(stage, parameters, ctx.workers, progress)
     run.seconds[f"notebooks ({len(notebooks())}, {ctx.workers} at a time)"] = time.perf_counter() - tic
@@ -100,6 +102,15 @@ def build(profile: str = "quick", data_root: str | Path | None = None, frames: s
     run.seconds["jupyter-book"] = time.perf_counter() - tic
     write_json(out / "_build" / "timings.json", {k: round(v, 1) for k, v in run.seconds.items()})
     return run
+
+
+def chapter_parameters(ctx, data_root: str | Path | None) -> dict:
+    """The papermill parameters every chapter gets: the run's profile and its overrides,
+    folders, device, seeds and workers (every notebook's parameters cell defines each)."""
+    return {"profile": ctx.profile.name, "data_root": str(Path(data_root).resolve()) if data_root else "",
+            "frames": str(ctx.frames.resolve()), "results": str(ctx.results.resolve()), "device": str(ctx.device),
+            "seeds": list(ctx.seeds), "workers": ctx.workers, "force": False,
+            "overrides": dict(o.split("=", 1) for o in ctx.profile.overrides)}
 
 
 def _execute_all(stage: Path, parameters: dict, workers: int, progress: bool) -> None:
@@ -294,9 +305,11 @@ def image_outputs(notebook: Path) -> int:
                for cell in cells for output in cell.get("outputs", []))
 
 
-def data_root_of(profile: str, data_root: str | Path | None) -> Path:
-    """The raw data folder a chapter reads: ``data_root``, or the profile's surrogate."""
-    return Path(data_root or f"data/synth-{get_profile(profile).name}")
+def data_root_of(profile: str | Profile, data_root: str | Path | None, overrides: dict | None = None) -> Path:
+    """The raw data folder a chapter reads: ``data_root``, or the profile's surrogate
+    (data/synth-LABEL, where the label names the surrogate's overrides, if any)."""
+    chosen = profile if isinstance(profile, Profile) else get_profile(profile, overrides)
+    return Path(data_root or f"data/synth-{chosen.label('synth')}")
 
 
 def omg_root(root: Path) -> Path:

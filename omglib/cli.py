@@ -14,10 +14,15 @@ from omglib.config import PROFILE_NAMES, get_profile
 from omglib.errors import OmgError
 
 
+def _profile(args: argparse.Namespace):
+    """The chosen profile with the command line's ``--set`` overrides."""
+    return get_profile(args.profile, args.overrides)
+
+
 def _cmd_synth(args: argparse.Namespace) -> None:
     from omglib.synth.generate import generate
 
-    manifest = generate(get_profile(args.profile), args.out, workers=args.workers, seed=args.seed,
+    manifest = generate(_profile(args), args.out, workers=args.workers, seed=args.seed,
                         labels_from=args.labels_from, progress=not args.quiet)
     run = manifest["run"]
     print(f"wrote {args.out} (profile {args.profile}, seed {manifest['seed']}): "
@@ -60,10 +65,10 @@ def _cmd_preprocess(args: argparse.Namespace) -> None:
 
     from omglib.preprocess.run import merge, parse_shard, preprocess, preprocess_shard
 
-    config = get_profile(args.profile).preprocess
-    overrides = {k: v for k, v in (("detector", args.detector), ("detect_every", args.detect_every),
-                                   ("crop_size", args.crop_size)) if v is not None}
-    config = replace(config, **overrides)
+    config = _profile(args).preprocess
+    options = {k: v for k, v in (("detector", args.detector), ("detect_every", args.detect_every),
+                                 ("crop_size", args.crop_size)) if v is not None}
+    config = replace(config, **options)
     if args.shard:
         shard = parse_shard(args.shard)
         done = preprocess_shard(args.data_root, args.out, config, shard, workers=args.workers, progress=not args.quiet)
@@ -90,8 +95,8 @@ def _cmd_models(args: argparse.Namespace) -> None:
 
     from omglib.models import describe
 
-    profile = get_profile(args.profile)
-    print(f"profile {profile.name}: " + ", ".join(f"{k}={v}" for k, v in asdict(profile.model).items()))
+    profile = _profile(args)
+    print(f"profile {profile.label()}: " + ", ".join(f"{k}={v}" for k, v in asdict(profile.model).items()))
     print(f"{'model':42s} {'parameters':>13s} {'GFLOPs/frame':>13s}")
     for row in describe(profile):
         print(f"{row['name']:42s} {row['parameters']:13,d} {row['gflops_per_frame']:13.3f}")
@@ -128,14 +133,16 @@ def _context(args: argparse.Namespace):
     from omglib.book import context
 
     return context(args.profile, args.data_root, args.frames, args.results, args.device, args.seeds, args.force,
-                   progress=not args.quiet, workers=args.workers)
+                   progress=not args.quiet, workers=args.workers, overrides=args.overrides)
 
 
 def _cmd_book(args: argparse.Namespace) -> None:
-    from omglib import book
+    from omglib import book, distributed
 
+    if distributed.launched():
+        raise OmgError("torchrun runs `omg run` (training); build the book afterwards with one process")
     run = book.build(args.profile, args.data_root, args.frames, args.results, args.out, args.device, args.seeds,
-                     args.force, progress=not args.quiet, workers=args.workers)
+                     args.force, progress=not args.quiet, workers=args.workers, overrides=args.overrides)
     for stage, seconds in run.seconds.items():
         print(f"  {stage:40s} {seconds:7.1f} s")
     print(f"  {'total':40s} {sum(run.seconds.values()):7.1f} s")
@@ -157,7 +164,7 @@ def _cmd_book(args: argparse.Namespace) -> None:
 def _cmd_run(args: argparse.Namespace) -> None:
     import time
 
-    from omglib import experiments
+    from omglib import distributed, experiments
     from omglib.reporting import format_table
 
     if args.list:
@@ -171,9 +178,20 @@ def _cmd_run(args: argparse.Namespace) -> None:
     chosen = [experiments.get(n) for n in args.names]
     order = experiments.table_order(args.table) if args.table else []
     order += [e for e in chosen if e not in order]
+    if distributed.launched():  # torchrun: every process trains each network together, one at a time
+        args.device, args.workers = str(distributed.start(args.device)), 1
+        args.quiet = args.quiet or not distributed.is_main()
+        if not distributed.is_main():
+            logging.getLogger().setLevel(logging.ERROR)
     ctx = _context(args)
     tic = time.perf_counter()
-    summaries = experiments.run(ctx, [e.name for e in order])
+    main = distributed.is_main()
+    try:
+        summaries = experiments.run(ctx, [e.name for e in order])
+    finally:
+        distributed.stop()
+    if not main:
+        return
     print(f"{len(summaries)} experiments x seeds {list(ctx.seeds)} in {time.perf_counter() - tic:.0f} s "
           f"({ctx.workers} processes); mean over seeds (sd) [95% video-cluster interval]:")
     for name, s in summaries.items():
@@ -266,8 +284,15 @@ def _cmd_export(args: argparse.Namespace) -> None:
     print(f"wrote {out}")
 
 
+def _overrides_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--set", dest="overrides", action="append", default=[], metavar="SECTION.FIELD=VALUE",
+                        help="change one profile setting, e.g. --set train.epochs=1 --set model.gru_hidden=64 "
+                        "(sections: synth, preprocess, model, train; repeatable; recorded in every result)")
+
+
 def _experiment_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--profile", choices=PROFILE_NAMES, default="quick")
+    _overrides_option(parser)
     parser.add_argument("--data-root", default=None, help="videos: an OMG root, an Aff-Wild2 root, or a folder of them "
                         "(default data/synth-PROFILE); pre-processed into --frames/<omg|affwild2|affwild>/<split> first")
     parser.add_argument("--frames", default=None, help="FrameStore folder (default data/frames-PROFILE)")
@@ -294,6 +319,7 @@ def build_parser() -> argparse.ArgumentParser:
     synth.add_argument("--labels-from", default=None, metavar="DIR",
                        help="folder with the official OMG CSVs: reuse their utterance timings and labels")
     synth.add_argument("--quiet", action="store_true", help="no progress bar")
+    _overrides_option(synth)
     synth.set_defaults(func=_cmd_synth)
 
     data = commands.add_parser("data", help="inspect a dataset folder")
@@ -312,6 +338,7 @@ def build_parser() -> argparse.ArgumentParser:
     pre.add_argument("--detect-every", type=int, default=None, help="full-frame search period; 1 = every frame")
     pre.add_argument("--crop-size", type=int, default=None, help="side of the aligned crop (paper: 96)")
     pre.add_argument("--quiet", action="store_true", help="no progress bar")
+    _overrides_option(pre)
     parts = pre.add_mutually_exclusive_group()
     parts.add_argument("--shard", default=None, metavar="I/N",
                        help="only a deterministic 1/N of the videos (I = 1..N), as per-video parts; e.g. a Slurm array task")
@@ -321,6 +348,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     models = commands.add_parser("models", help="list every network of the paper with its size")
     models.add_argument("--profile", choices=PROFILE_NAMES, default="paper")
+    _overrides_option(models)
     models.set_defaults(func=_cmd_models)
 
     run = commands.add_parser("run", help="train and evaluate experiments (rows of Tables 3-6), re-using current results")

@@ -2,12 +2,19 @@
 
 A profile fixes every size knob so that a result directory can record exactly what
 produced it. `smoke` runs in seconds for tests, `quick` is the CPU book, `paper` is the
-paper's scale and meant for a GPU.
+paper's scale and meant for a GPU. `override` changes any field of a profile from the
+command line (`--set train.epochs=1`) or a notebook's ``overrides``, type-checked, and the
+profile records what was changed.
 """
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+import hashlib
+import types
+import typing
+from collections.abc import Iterable, Mapping
+from dataclasses import asdict, dataclass, fields, is_dataclass, replace
+from typing import Literal
 
 from omglib.errors import OmgError
 
@@ -52,7 +59,7 @@ class PreprocessConfig:
     """Sec. 4 pipeline settings (`omg preprocess`). See omglib/preprocess/pipeline.py."""
 
     crop_size: int = 96  # the paper's 96x96x3; the CPU profiles use 64
-    detector: str = "hog"  # or "cnn" (dlib MMOD)
+    detector: Literal["hog", "cnn"] = "hog"  # dlib HOG or MMOD CNN
     upsample: int = 0  # detector upsampling: 1 finds faces down to ~40 px, at 4x the cost
     detect_every: int = 25  # full-frame search period while tracking; 1 = full search on every frame
     roi_margin: float = 0.6  # search region = previous landmark box grown by this fraction per side
@@ -97,7 +104,7 @@ class TrainConfig:
     cnn_batch_size: int = 4  # windows per batch when a CNN trains frame by frame (not given by the paper)
     frozen_batch_size: int = 4  # sequences per batch for the layers above a frozen CNN
     share_cnn: bool = False  # training seeds share one frame-by-frame CNN pre-training (seeded by Profile.seed)
-    strategy: str = "end-to-end"  # or "frozen"
+    strategy: Literal["end-to-end", "frozen"] = "end-to-end"
     lr_cnn: float = 1e-4  # CNNs, and the CNN pre-training (from ImageNet / VGG-Face weights in the paper)
     lr_end_to_end: float = 1e-5  # CNN-RNNs end to end (1e-4 also tried)
     lr_frozen: float = 1e-3  # CNN-RNNs above a frozen CNN
@@ -105,17 +112,21 @@ class TrainConfig:
     pretrain_epochs: int = 10  # epochs of CNN pre-training
     patience: int = 5  # epochs without a better validation CCC before stopping
     loss_weights: tuple[float, float] = (0.5, 0.5)  # Eq. 3 multi-task; (1, 0) / (0, 1) uni-task
-    aggregate: str = "median"  # per-sequence estimate from its frames: "median" (best) or "mean"
+    aggregate: Literal["median", "mean"] = "median"  # per-sequence estimate from its frames (median: best)
     median_windows: tuple[int, ...] = (1, 3, 5, 9, 17, 33, 81)  # Sec. 6.3 grid, per dimension
     smoothing_windows: tuple[int, ...] = (1, 3, 5)  # neighbouring utterances of a video
     bootstrap: int = 1000  # resamples for 95% confidence intervals
     augment: bool = False  # random horizontal flips of training sequences
+    precision: Literal["auto", "bf16", "fp32"] = "auto"  # auto: bf16 autocast + channels_last on CUDA, fp32 on CPU
+    start: Literal["paper", "random"] = "paper"  # CNN start: the paper's VGG-Face / ImageNet files, or random weights
+    weights_dir: str = "weights"  # where `omg weights import` put those files (weights/vgg-face.pt ...)
 
 
 @dataclass(frozen=True)
 class Profile:
     """One scale of the whole book. ``seed`` fixes the data (surrogate, shared CNN
-    pre-training); ``seeds`` are the training seeds every experiment runs with."""
+    pre-training); ``seeds`` are the training seeds every experiment runs with; ``overrides``
+    lists the fields `override` changed ("train.epochs=1"), so they reach every result."""
 
     name: str
     seed: int
@@ -124,9 +135,18 @@ class Profile:
     preprocess: PreprocessConfig
     model: ModelConfig
     train: TrainConfig
+    overrides: tuple[str, ...] = ()
 
     def to_dict(self) -> dict:
         return asdict(self)
+
+    def label(self, *sections: str) -> str:
+        """The name of this profile's folders (data/synth-LABEL, results/LABEL): the profile's
+        name, plus a hash of the overrides that touch ``sections`` (every section when none is
+        named), so that an overridden run never overwrites the profile's own files."""
+        chosen = [o for o in self.overrides if _SECTION_OF.get(o.partition("=")[0], o.split(".")[0]) in
+                  (sections or _SECTIONS)]
+        return self.name if not chosen else f"{self.name}+{hashlib.sha1(repr(chosen).encode()).hexdigest()[:8]}"
 
 
 _PROFILES = {
@@ -150,7 +170,7 @@ _PROFILES = {
         model=ModelConfig(input_size=32, width_divisor=16, vgg_fc=32, cnn_fc=32, gru_hidden=16, fusion_hidden=16, tap_pool=2),
         train=TrainConfig(seq_len=16, strategy="frozen", cnn_seq_len=1, cnn_batch_size=32, frozen_batch_size=8, share_cnn=True,
                           lr_cnn=1e-3, epochs=3, pretrain_epochs=1, patience=2, median_windows=(1, 3, 17),
-                          smoothing_windows=(1, 3), bootstrap=200),
+                          smoothing_windows=(1, 3), bootstrap=200, start="random"),
     ),
     "quick": Profile(
         name="quick",
@@ -179,7 +199,7 @@ _PROFILES = {
         # larger learning rate and batch for their frame-by-frame pre-training.
         train=TrainConfig(seq_len=40, strategy="frozen", cnn_seq_len=1, cnn_batch_size=64, frozen_batch_size=16,
                           share_cnn=True, lr_cnn=1e-3, epochs=12, pretrain_epochs=6, patience=4,
-                          median_windows=(1, 3, 5, 9, 17, 41)),
+                          median_windows=(1, 3, 5, 9, 17, 41), start="random"),
     ),
     "paper": Profile(
         name="paper",
@@ -204,13 +224,132 @@ _PROFILES = {
 }
 
 
-def get_profile(name: str) -> Profile:
-    """The named profile; an unknown name is a user mistake, reported with the valid names."""
+def get_profile(name: str, overrides: Mapping[str, object] | Iterable[str] | None = None) -> Profile:
+    """The named profile with ``overrides`` applied (see `override`); an unknown name is a user
+    mistake, reported with the valid names."""
     try:
-        return _PROFILES[name]
+        profile = _PROFILES[name]
     except KeyError:
         raise OmgError(f"unknown profile {name!r}: choose one of {', '.join(PROFILE_NAMES)}") from None
+    return override(profile, overrides) if overrides else profile
+
+
+# ---------------------------------------------------------------- overrides
+
+_SECTIONS = ("synth", "preprocess", "model", "train")
+_SECTION_OF = {"seed": "synth", "seeds": None}  # the data seed belongs with the data; training seeds name no folder
+
+
+def override(profile: Profile, settings: Mapping[str, object] | Iterable[str]) -> Profile:
+    """``profile`` with the fields named by ``settings`` changed: "section.field=value" strings
+    (``omg run --set train.epochs=1``) or a mapping (a notebook's ``overrides``). Each value is
+    parsed and checked against the field's type; an unknown name or a bad value is refused
+    with the valid choices. The changes are recorded in ``Profile.overrides`` (sorted, later
+    settings of one name win), so they reach metrics.json and every fingerprint."""
+    pairs = settings.items() if isinstance(settings, Mapping) else [_split(text) for text in settings]
+    changed = dict(_split(o) for o in profile.overrides)
+    for key, raw in pairs:
+        section, _, name = key.rpartition(".")
+        owner = profile if not section else getattr(profile, section, None) if section in _SECTIONS else None
+        if owner is None or section == "" and name in (*_SECTIONS, "name", "overrides"):
+            raise OmgError(f"--set {key}: unknown section; write SECTION.FIELD=VALUE with SECTION one of "
+                           f"{', '.join(_SECTIONS)} (or seed=, seeds=)")
+        hints = typing.get_type_hints(type(owner))
+        if name not in hints:
+            valid = [f.name for f in fields(owner) if not (owner is profile and f.name in (*_SECTIONS, "name", "overrides"))]
+            raise OmgError(f"--set {key}: {type(owner).__name__} has no field {name!r}; valid: {', '.join(valid)}")
+        value = _parse(raw, hints[name], key)
+        owner = replace(owner, **{name: value})
+        profile = owner if not section else replace(profile, **{section: owner})
+        changed[key] = _format(value)
+    return replace(profile, overrides=tuple(f"{k}={v}" for k, v in sorted(changed.items())))
+
+
+def _split(text: str) -> tuple[str, str]:
+    key, sep, value = str(text).partition("=")
+    if not sep or not key.strip():
+        raise OmgError(f"--set {text}: write SECTION.FIELD=VALUE, e.g. --set train.epochs=1")
+    return key.strip(), value.strip()
+
+
+def _format(value) -> str:
+    if is_dataclass(value):
+        value = tuple(getattr(value, f.name) for f in fields(value))
+    if isinstance(value, tuple):
+        return ",".join(_format(v) for v in value)
+    return "none" if value is None else str(value).lower() if isinstance(value, bool) else str(value)
+
+
+def _describe(hint) -> str:
+    origin, args = typing.get_origin(hint), typing.get_args(hint)
+    if origin is Literal:
+        return "one of " + ", ".join(map(str, args))
+    if origin in (typing.Union, types.UnionType):
+        return " or ".join("none" if a is type(None) else _describe(a) for a in args)
+    if origin is tuple:
+        return (f"a comma-separated list of {_describe(args[0])}" if args[-1] is Ellipsis
+                else f"{len(args)} comma-separated values ({', '.join(_describe(a) for a in args)})")
+    if is_dataclass(hint):
+        return f"{len(fields(hint))} comma-separated values ({', '.join(f.name for f in fields(hint))})"
+    return {bool: "true or false", int: "an integer", float: "a number", str: "a string"}.get(hint, str(hint))
+
+
+def _parse(raw, hint, key: str):
+    """``raw`` (a string from the command line, or a JSON-like value from a notebook) as ``hint``."""
+    def bad() -> OmgError:
+        return OmgError(f"--set {key}={_format(raw) if not isinstance(raw, str) else raw}: "
+                        f"{key} takes {_describe(hint)}")
+
+    origin, args = typing.get_origin(hint), typing.get_args(hint)
+    text = raw.strip() if isinstance(raw, str) else None
+    if origin in (typing.Union, types.UnionType):
+        if raw is None or text is not None and text.lower() in ("none", "null"):
+            if type(None) in args:
+                return None
+            raise bad()
+        for arg in [a for a in args if a is not type(None)]:
+            try:
+                return _parse(raw, arg, key)
+            except OmgError:
+                pass
+        raise bad()
+    if origin is tuple or is_dataclass(hint):
+        if isinstance(raw, (list, tuple)):
+            items = list(raw)
+        elif text is not None:
+            items = [t for t in text.strip("()[] ").split(",") if t.strip()]
+        else:
+            raise bad()
+        if is_dataclass(hint):
+            kinds = list(typing.get_type_hints(hint).values())
+        else:
+            kinds = [args[0]] * len(items) if args[-1] is Ellipsis else list(args)
+        if not items or len(kinds) != len(items):
+            raise bad()
+        values = tuple(_parse(item, kind, key) for item, kind in zip(items, kinds))
+        return hint(*values) if is_dataclass(hint) else values
+    if origin is Literal:
+        if str(raw) not in args:
+            raise bad()
+        return str(raw)
+    if hint is bool:
+        if isinstance(raw, bool):
+            return raw
+        if text is not None and text.lower() in ("true", "1", "yes", "on", "false", "0", "no", "off"):
+            return text.lower() in ("true", "1", "yes", "on")
+        raise bad()
+    if hint in (int, float):
+        try:
+            value = float(text if text is not None else raw)
+        except (TypeError, ValueError):
+            raise bad() from None
+        if isinstance(raw, bool) or hint is int and not value.is_integer():
+            raise bad()
+        return int(value) if hint is int else value
+    if hint is str:
+        return str(raw)
+    raise bad()
 
 
 __all__ = ["PROFILE_NAMES", "ModelConfig", "PreprocessConfig", "Profile", "SplitCounts", "SynthConfig", "TrainConfig",
-           "get_profile"]
+           "get_profile", "override"]

@@ -1,10 +1,15 @@
-"""Atomic file writes: a crash or kill never leaves a half-written result behind."""
+"""Atomic file writes: a crash or kill never leaves a half-written result behind.
+
+Under torchrun only rank 0 writes (`omglib.distributed`): the other processes compute the
+same files and `atomic_path` discards them.
+"""
 
 from __future__ import annotations
 
 import contextlib
 import json
 import os
+import sys
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -19,6 +24,10 @@ def atomic_path(path: str | Path) -> Iterator[Path]:
     extension (OpenCV, pandas) behave as for the final file.
     """
     path = Path(path)
+    if not _writer():
+        with tempfile.TemporaryDirectory(prefix="omg-discarded-") as scratch:
+            yield Path(scratch) / path.name
+        return
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=f".tmp{path.suffix}", dir=path.parent)
     os.close(fd)
@@ -28,6 +37,20 @@ def atomic_path(path: str | Path) -> Iterator[Path]:
         os.replace(tmp_path, path)
     finally:
         tmp_path.unlink(missing_ok=True)
+
+
+def _writer() -> bool:
+    """False in the processes of a torchrun job other than rank 0 (a process that never
+    imported `omglib.distributed` is not in one, and need not import torch to know it)."""
+    distributed = sys.modules.get("omglib.distributed")
+    return distributed is None or distributed.is_main()
+
+
+def discard(*paths: Path) -> None:
+    """Delete ``paths`` (checkpoints a finished run no longer needs); only rank 0 does."""
+    if _writer():
+        for path in paths:
+            Path(path).unlink(missing_ok=True)
 
 
 def remove_stale_temporaries(folder: str | Path) -> None:

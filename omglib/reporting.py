@@ -422,7 +422,9 @@ def caption(ctx, summaries: dict) -> str:
     return (f"CCC on the test split: mean over {len(first.seeds)} training seeds ({', '.join(map(str, first.seeds))}) "
             f"± the standard deviation across seeds; seeds change initialisation, shuffling and dropout, the data stay "
             f"fixed. {shared}Intervals: 95% bootstrap of the mean over seeds, resampling the "
-            f"{first.n_test_videos} test videos ({first.n_test_utterances} utterances).")
+            f"{first.n_test_videos} test videos ({first.n_test_utterances} utterances)."
+            + (f" Profile settings changed from {ctx.profile.name}'s: {', '.join(ctx.profile.overrides)}."
+               if ctx.profile.overrides else ""))
 
 
 def claims_display(claims):

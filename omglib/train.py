@@ -7,8 +7,15 @@ optimiser, the best weights and the history; ``resume=True`` continues from it. 
 epoch's shuffling and dropout draw from a generator seeded by (seed, epoch), so a resumed
 run gives the same weights as an uninterrupted one.
 
-On CUDA the forward pass runs under bf16 autocast with channels_last weights (the loss
-stays float32, see `omglib.losses`); on CPU everything is float32.
+``precision`` "auto" runs the forward pass under bf16 autocast with channels_last weights on
+CUDA (the loss stays float32, see `omglib.losses`) and in float32 on CPU; "bf16" asks for
+autocast on any device (CPU autocast exists: the paper's GPU path, run on a CPU by the
+tests), "fp32" for none.
+
+Under torchrun (`omglib.distributed`) the model is wrapped in DistributedDataParallel: each
+process takes its shard of every epoch's shuffled order, the CCC loss is taken on the batch
+gathered from all processes (so the effective batch is ``batch_size`` x processes), the
+validation score is rank 0's, and only rank 0 writes the checkpoint.
 """
 
 from __future__ import annotations
@@ -25,6 +32,7 @@ import torch
 from torch import nn
 from torch.utils.data import DataLoader
 
+from omglib import distributed
 from omglib.data.sequences import SequenceDataset
 from omglib.io import atomic_path
 from omglib.losses import ccc_loss, ccc_torch
@@ -51,21 +59,28 @@ def _frames_in(inputs) -> int:
 
 
 def predict(model: nn.Module, dataset: SequenceDataset, device: torch.device, batch_size: int = 8,
-            progress: bool = False, desc: str = "predict") -> np.ndarray:
+            progress: bool = False, desc: str = "predict", precision: str = "auto") -> np.ndarray:
     """Per-frame [valence, arousal] of every window: (W, L, 2) float32."""
     from tqdm import tqdm
 
     model.eval()
     out = []
     loader = DataLoader(dataset, batch_size=batch_size, shuffle=False)
-    with torch.no_grad(), _autocast(device):
+    with torch.no_grad(), autocast(device, precision):
         for inputs, landmarks, _, _ in tqdm(loader, desc=desc, unit="batch", disable=not progress, leave=False):
             out.append(model(_to(inputs, device), landmarks.to(device)).float().cpu().numpy())
     return np.concatenate(out)
 
 
-def _autocast(device: torch.device):
-    return torch.autocast("cuda", dtype=torch.bfloat16) if device.type == "cuda" else torch.autocast("cpu", enabled=False)
+def bf16(device: torch.device, precision: str = "auto") -> bool:
+    """Whether ``precision`` means bf16 autocast (and channels_last weights) on ``device``."""
+    if precision not in ("auto", "bf16", "fp32"):
+        raise ValueError(f"precision {precision!r}: 'auto', 'bf16' or 'fp32'")
+    return precision == "bf16" or precision == "auto" and device.type == "cuda"
+
+
+def autocast(device: torch.device, precision: str = "auto"):
+    return torch.autocast(device.type, dtype=torch.bfloat16, enabled=bf16(device, precision))
 
 
 @dataclass(frozen=True)
@@ -76,8 +91,9 @@ class FitSettings:
     lr: float
     epochs: int
     patience: int  # epochs without a better validation score before stopping
-    batch_size: int
+    batch_size: int  # per process; the effective batch is this x processes (torchrun)
     loss_weights: tuple[float, float] = (0.5, 0.5)
+    precision: str = "auto"  # "auto" (bf16 on CUDA, fp32 on CPU), "bf16" or "fp32"
 
 
 @dataclass
@@ -108,7 +124,7 @@ def fit(model: nn.Module, train: SequenceDataset, score: Callable[[nn.Module], t
 
     checkpoint = Path(checkpoint)
     model.to(device)
-    if device.type == "cuda":
+    if bf16(device, settings.precision):
         model.to(memory_format=torch.channels_last)
     optimizer = torch.optim.Adam([p for p in model.parameters() if p.requires_grad], lr=settings.lr)
     history: list[dict] = []
@@ -122,32 +138,41 @@ def fit(model: nn.Module, train: SequenceDataset, score: Callable[[nn.Module], t
         log.info("%s: resuming after epoch %d", checkpoint, state["epoch"])
     speed = 0.0
     epochs, batch_size = settings.epochs, settings.batch_size
+    network = model
+    if distributed.active():
+        from torch.nn.parallel import DistributedDataParallel
+
+        network = DistributedDataParallel(model, device_ids=[device.index] if device.type == "cuda" else None)
+    progress = progress and distributed.is_main()
     for epoch in range(start, epochs):
         if epoch - best_epoch > settings.patience and best_epoch >= 0:
             break
         generator = torch.Generator().manual_seed(seed * 100_003 + epoch)
         torch.manual_seed(seed * 100_003 + epoch)  # dropout
-        loader = DataLoader(train, batch_size=batch_size, shuffle=True, generator=generator, drop_last=len(train) > batch_size)
-        model.train()
+        torch.empty((), dtype=torch.int64).random_(generator=generator)  # as a shuffling DataLoader draws first: same orders as before
+        order = distributed.shard(torch.randperm(len(train), generator=generator).tolist())
+        loader = DataLoader(train, batch_size=batch_size, sampler=order, drop_last=len(order) > batch_size)
+        network.train()
         losses, train_ccc, frames, tic = [], [], 0, time.perf_counter()
         with tqdm(loader, desc=f"{desc} epoch {epoch + 1}/{epochs}", unit="batch", disable=not progress, leave=False) as bar:
             for inputs, landmarks, labels, mask in bar:
-                if not mask.any():
+                if not distributed.any_rank(bool(mask.any())):
                     continue
-                with _autocast(device):
-                    pred = model(_to(inputs, device), landmarks.to(device))
-                labels, mask = labels.to(device), mask.to(device)
+                with autocast(device, settings.precision):
+                    pred = network(_to(inputs, device), landmarks.to(device))
+                pred = distributed.gather(pred, differentiable=True)
+                labels, mask = distributed.gather(labels.to(device)), distributed.gather(mask.to(device))
                 loss = ccc_loss(pred, labels, mask, settings.loss_weights)
                 optimizer.zero_grad(set_to_none=True)
                 loss.backward()
                 optimizer.step()
                 losses.append(loss.item())
                 train_ccc.append(_batch_ccc(pred, labels, mask))
-                frames += _frames_in(inputs)
+                frames += _frames_in(inputs) * distributed.world()
                 bar.set_postfix(loss=f"{np.mean(losses):.3f}")
         seconds = time.perf_counter() - tic
         speed = frames / max(seconds, 1e-9)
-        valence, arousal = score(model)
+        valence, arousal = distributed.broadcast(list(score(model)) if distributed.is_main() else [0.0, 0.0])
         fitted = np.mean(train_ccc, 0) if train_ccc else (np.nan, np.nan)
         row = {"epoch": epoch + 1, "loss": float(np.mean(losses)) if losses else float("nan"),
                "train_ccc_valence": float(fitted[0]), "train_ccc_arousal": float(fitted[1]),
@@ -158,9 +183,11 @@ def fit(model: nn.Module, train: SequenceDataset, score: Callable[[nn.Module], t
         if row["val_score"] > best_score:
             best_score, best_epoch = row["val_score"], epoch
             best_state = {k: v.detach().cpu().clone() for k, v in model.state_dict().items()}
-        with atomic_path(checkpoint) as tmp:
-            torch.save({"model": model.state_dict(), "optimizer": optimizer.state_dict(), "epoch": epoch,
-                        "history": history, "best": best_state, "best_score": best_score, "best_epoch": best_epoch}, tmp)
+        if distributed.is_main():
+            with atomic_path(checkpoint) as tmp:
+                torch.save({"model": model.state_dict(), "optimizer": optimizer.state_dict(), "epoch": epoch,
+                            "history": history, "best": best_state, "best_score": best_score, "best_epoch": best_epoch},
+                           tmp)
     if best_state is not None:
         model.load_state_dict(best_state)
     return FitResult(pd.DataFrame(history), best_epoch + 1, float(best_score), speed)

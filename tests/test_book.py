@@ -36,6 +36,25 @@ def test_notebook_sources_carry_no_outputs_and_one_parameters_cell():
         assert sum("parameters" in c["metadata"].get("tags", []) for c in cells) == 1, notebook
 
 
+def test_every_chapter_defines_every_parameter_the_book_passes(smoke_frames, tmp_path):
+    """papermill injects what `chapter_parameters` gives; a chapter without one of them (e.g.
+    ``overrides``) would silently run another profile than the book's."""
+    import ast
+
+    from omglib import experiments as X
+    from omglib.config import get_profile
+
+    ctx = X.Context.create(get_profile("smoke", ["train.epochs=2"]), smoke_frames, tmp_path, "cpu", progress=False)
+    passed = book.chapter_parameters(ctx, None)
+    assert passed["overrides"] == {"train.epochs": "2"}
+    for notebook in book.notebooks():
+        cell = next(c for c in json.loads(notebook.read_text())["cells"] if "parameters" in c["metadata"].get("tags", []))
+        defined = {t.id for node in ast.parse("".join(cell["source"])).body if isinstance(node, ast.Assign)
+                   for t in node.targets}
+        assert set(passed) <= defined, (notebook.name, set(passed) - defined)
+        assert "overrides=overrides" in notebook.read_text(), notebook.name
+
+
 def test_every_page_loads_in_headless_chromium(site, tmp_path):
     if book.chromium() is None:
         pytest.skip("Debian's chromium is not installed (make browser)")

@@ -35,10 +35,12 @@ from omglib.experiments.catalogue import CNN_OF_BACKBONE, Experiment, get
 from omglib.experiments.results import (Context, SeedResult, fingerprint, provenance, read_utterances, run_folder,
                                         scores_of, write_csv, write_utterances, code_version,
                                         ccc_pair)
+from omglib import distributed
 from omglib.features import cache_features, precomputed_trunks
-from omglib.io import write_json
+from omglib.io import atomic_path, discard, write_json
 from omglib.metrics import ccc
 from omglib.models import checkpoint, registry
+from omglib.models.weights import PAPER_START, backbone_of, import_command, starting_weights
 from omglib.models.networks import LANDMARK_FEATURES, standardise_landmarks, trunks
 from omglib.postprocess import DIMENSIONS, PostProcessing, apply, choose, decision_fusion
 from omglib.train import FitSettings, fit, predict
@@ -69,6 +71,24 @@ class CNNRun:
         return ctx.folder / "features" / f"{self.folder.parent.name}-seed-{self.seed}" / f"{dataset}-{split}"
 
 
+def start_of(ctx: Context, name: str) -> tuple[Path | None, dict]:
+    """The weights the CNN ``name`` starts from (``train.start``: the paper's VGG-Face / ImageNet
+    files from ``train.weights_dir``, or random) and their record for metrics.json and the
+    fingerprint. The paper profile refuses a VGG network without VGG-Face (`starting_weights`)."""
+    def make() -> tuple[Path | None, dict]:
+        t = ctx.profile.train
+        path = Path(t.weights_dir) / f"{PAPER_START[backbone_of(name)]}.pt"
+        path = path if t.start == "paper" and path.is_file() else None
+        record = starting_weights(name, path, allow_random=t.start == "random",
+                                  allow_hint="train from random weights with --set train.start=random")
+        if t.start == "paper" and path is None:
+            log.warning("%s: no %s in %s, so it starts from random weights (not the paper's start); %s", name,
+                        record["paper_start"], t.weights_dir, import_command(name))
+        return path, record
+
+    return ctx.once(("start", name), make)
+
+
 def cnn_run(ctx: Context, backbone: str, pretrain: str | None, seed: int) -> CNNRun:
     """Where the CNN of ``backbone`` pre-trained on ``pretrain`` with ``seed`` lives (trained or not)."""
     dataset = pretrain or "omg"
@@ -76,9 +96,20 @@ def cnn_run(ctx: Context, backbone: str, pretrain: str | None, seed: int) -> CNN
     name = CNN_OF_BACKBONE[backbone]
     t = ctx.profile.train
     recipe = {"model": asdict(ctx.profile.model), "cnn": [t.cnn_seq_len, t.cnn_batch_size, t.lr_cnn, t.pretrain_epochs,
-                                                          t.patience, t.loss_weights]}
+                                                          t.patience, t.loss_weights, t.precision],
+              "start": start_of(ctx, name)[1]}
     return CNNRun(backbone, dataset, seed, ctx.folder / "cnn" / f"{name.lower()}-{dataset}" / f"seed-{seed}",
                   fingerprint("cnn", name, dataset, recipe, seed, code_version(), stores))
+
+
+def _checkpoints(folder: Path, print_: str, *stages: str) -> list[Path]:
+    """The checkpoints of the training ``stages`` of the run with fingerprint ``print_``. A
+    killed run resumes from them; those of another fingerprint (a changed recipe, data or
+    code) are deleted, so a run never resumes from weights its inputs did not make."""
+    wanted = [folder / f"{stage}-{print_}.pt" for stage in stages]
+    if folder.is_dir():
+        discard(*[old for old in folder.glob("*checkpoint*.pt") if old not in wanted])
+    return wanted
 
 
 def _current(folder: Path, print_: str) -> bool:
@@ -91,26 +122,29 @@ def pretrained_cnn(ctx: Context, backbone: str, pretrain: str | None, seed: int)
     run = cnn_run(ctx, backbone, pretrain, seed)
     if _current(run.folder, run.fingerprint) and run.weights.is_file():  # shared: --force retrains experiments, not this
         return run
-    (run.folder / "checkpoint.pt").unlink(missing_ok=True)
+    resume_from, = _checkpoints(run.folder, run.fingerprint, "checkpoint")
     tic = time.perf_counter()
     t, name = ctx.profile.train, CNN_OF_BACKBONE[backbone]
     torch.manual_seed(seed)
-    model = registry.build(name, ctx.profile)
+    weights, start = start_of(ctx, name)
+    model = registry.build(name, ctx.profile, weights=weights)
     train = SequenceDataset(cut(ctx.store(run.dataset, "train"), t.cnn_seq_len), augment=t.augment)
     standardise_landmarks(model, train.training_landmarks())
     val = SequenceDataset(cut(ctx.store(run.dataset, "validation"), t.seq_len))
-    settings = FitSettings(t.lr_cnn, t.pretrain_epochs, t.patience, t.cnn_batch_size, t.loss_weights)
-    result = fit(model, train, lambda m: _frame_ccc(predict(m, val, ctx.device), val.sequences), settings,
-                 checkpoint=run.folder / "checkpoint.pt", seed=seed, device=ctx.device, progress=ctx.progress,
+    settings = FitSettings(t.lr_cnn, t.pretrain_epochs, t.patience, t.cnn_batch_size, t.loss_weights, t.precision)
+    result = fit(model, train, lambda m: _frame_ccc(predict(m, val, ctx.device, precision=t.precision), val.sequences),
+                 settings, checkpoint=resume_from, seed=seed, device=ctx.device, progress=ctx.progress,
                  desc=f"{name} on {run.dataset} (seed {seed})")
-    _save_model(ctx, model, run.weights, name, {"pre-training": run.dataset, "seq_len": t.seq_len}, seed,
+    _save_model(ctx, model, run.weights, name, {"pre-training": run.dataset, "seq_len": t.seq_len, "start": start}, seed,
                 {"validation_frame_ccc_mean": result.best_score})
     write_csv(result.history, run.folder / "history.csv")
     write_json(run.folder / "metrics.json", {"cnn": name, "data": run.dataset, "seed": seed, "fingerprint": run.fingerprint,
+                                             "start": start, "processes": distributed.world(),
+                                             "effective_batch_size": t.cnn_batch_size * distributed.world(),
                                              "best_epoch": result.best_epoch, "val_frame_ccc_mean": result.best_score,
                                              "train_frames_per_second": result.frames_per_second,
                                              **provenance(ctx, time.perf_counter() - tic)})
-    (run.folder / "checkpoint.pt").unlink(missing_ok=True)
+    discard(resume_from)
     return run
 
 
@@ -165,9 +199,10 @@ def cache(ctx: Context, cnn: CNNRun, dataset: str, splits: list[str], names: tup
     out = {}
     for split in splits:
         store = ctx.store(dataset, split)
-        out[split] = cache_features(trunks(model)[0], store, cnn.features_folder(ctx, dataset, split),
-                                    fingerprint(cnn.fingerprint, ctx.store_print(dataset, split)), names, ctx.device,
-                                    progress=ctx.progress)
+        with distributed.main_first():  # under torchrun: rank 0 computes and writes, the others read
+            out[split] = cache_features(trunks(model)[0], store, cnn.features_folder(ctx, dataset, split),
+                                        fingerprint(cnn.fingerprint, ctx.store_print(dataset, split)), names, ctx.device,
+                                        progress=ctx.progress)
     return out
 
 
@@ -198,7 +233,7 @@ class _Stage:
             lr, batch = t.lr_frozen, t.frozen_batch_size
         else:
             lr, batch = (t.lr_cnn, t.cnn_batch_size) if exp.is_frame_cnn else (t.lr_end_to_end, t.batch_size)
-        self.settings = FitSettings(lr, t.epochs, t.patience, batch, t.loss_weights)
+        self.settings = FitSettings(lr, t.epochs, t.patience, batch, t.loss_weights, t.precision)
 
     def splits(self, dataset: str, names: list[str]) -> dict[str, _Split]:
         features = None
@@ -219,7 +254,7 @@ class _Stage:
 
     def predict(self, split: _Split) -> np.ndarray:
         with precomputed_trunks(self.model) if self.frozen else nullcontext():
-            return predict(self.model, split.dataset, self.ctx.device)
+            return predict(self.model, split.dataset, self.ctx.device, precision=self.ctx.profile.train.precision)
 
 
 class _Evaluation:
@@ -236,7 +271,7 @@ class _Evaluation:
         return ccc_pair(_truth(seqs), self.estimates(frames, seqs)[0])
 
 
-def _train_on_omg(ctx: Context, exp: Experiment, folder: Path, seed: int, cnn_seed: int):
+def _train_on_omg(ctx: Context, exp: Experiment, folder: Path, seed: int, cnn_seed: int, print_: str):
     """Steps 1-3; returns per-frame predictions per split, the splits, the evaluation and training facts."""
     cnn = pretrained_cnn(ctx, exp.backbone, exp.pretrain, cnn_seed)
     torch.manual_seed(seed)
@@ -249,24 +284,25 @@ def _train_on_omg(ctx: Context, exp: Experiment, folder: Path, seed: int, cnn_se
         member_state = checkpoint.read(run_folder(ctx, get(member), seed) / "model.pt")[1]
         _transfer(model, member_state, (prefix,), lambda k: not k.startswith("output."))
     stage = _Stage(ctx, exp, model, cnn, cnn_state, seed)
+    pretrain_checkpoint, omg_checkpoint = _checkpoints(folder, print_, "pretrain_checkpoint", "checkpoint")
     tic = time.perf_counter()
     facts = {"strategy": ctx.profile.train.strategy, "lr": stage.settings.lr, "batch_size": stage.settings.batch_size,
-             "cnn": str(cnn.folder.relative_to(ctx.folder))}
+             "processes": distributed.world(), "effective_batch_size": stage.settings.batch_size * distributed.world(),
+             "precision": ctx.profile.train.precision, "cnn": str(cnn.folder.relative_to(ctx.folder))}
     if exp.pretrain and not exp.is_frame_cnn and not exp.members:
         pre = stage.splits(exp.pretrain, ["train", "validation"])
         result = stage.fit(pre["train"], lambda m: _frame_ccc(stage.predict(pre["validation"]), pre["validation"].sequences),
-                           folder / "pretrain_checkpoint.pt", f"{exp.name} on {exp.pretrain} (seed {seed})")
+                           pretrain_checkpoint, f"{exp.name} on {exp.pretrain} (seed {seed})")
         write_csv(result.history, folder / "pretrain_history.csv")
         facts["pretrain_best_epoch"], facts["pretrain_val_frame_ccc_mean"] = result.best_epoch, round(result.best_score, 4)
     splits = stage.splits("omg", ["train", "validation", "test"])
     evaluation = _Evaluation(ctx, splits["train"].sequences)
     val = splits["validation"]
     result = stage.fit(splits["train"], lambda m: evaluation.ccc(stage.predict(val), val.sequences),
-                       folder / "checkpoint.pt", f"{exp.name} (seed {seed})")
+                       omg_checkpoint, f"{exp.name} (seed {seed})")
     frames = {s: stage.predict(splits[s]) for s in ("validation", "test")}
     write_csv(result.history, folder / "history.csv")
-    for old in ("checkpoint.pt", "pretrain_checkpoint.pt"):
-        (folder / old).unlink(missing_ok=True)
+    discard(pretrain_checkpoint, omg_checkpoint)
     facts.update({"epochs_run": len(result.history), "best_epoch": result.best_epoch,
                   "train_seconds": round(time.perf_counter() - tic, 1),
                   "train_frames_per_second": round(result.frames_per_second, 1)})
@@ -293,7 +329,7 @@ def _record(ctx: Context, exp: Experiment, folder: Path, seed: int, cnn_seed: in
 
 
 def _run_trained(ctx: Context, exp: Experiment, folder: Path, seed: int, cnn_seed: int, print_: str, tic: float) -> SeedResult:
-    model, frames, splits, evaluation, facts = _train_on_omg(ctx, exp, folder, seed, cnn_seed)
+    model, frames, splits, evaluation, facts = _train_on_omg(ctx, exp, folder, seed, cnn_seed, print_)
     val, test = splits["validation"].sequences, splits["test"].sequences
     t = ctx.profile.train
     choice, sweep = choose(frames["validation"], val.mask, val.group, val.groups, _truth(val), t.median_windows,
@@ -301,14 +337,16 @@ def _run_trained(ctx: Context, exp: Experiment, folder: Path, seed: int, cnn_see
     write_csv(sweep, folder / "postprocessing_sweep.csv")
     raw, final, empty = {}, {}, {}
     for split, seqs in (("validation", val), ("test", test)):
-        np.savez_compressed(folder / f"frames_{split}.npz", predictions=frames[split], mask=seqs.mask, group=seqs.group)
+        with atomic_path(folder / f"frames_{split}.npz") as tmp:
+            np.savez_compressed(tmp, predictions=frames[split], mask=seqs.mask, group=seqs.group)
         raw[split], empty[split] = evaluation.estimates(frames[split], seqs)
         final[split], _ = evaluation.estimates(frames[split], seqs, choice)
     result = _record(ctx, exp, folder, seed, cnn_seed, print_, {"validation": val.groups, "test": test.groups}, raw, final,
                      tic, training=facts, postprocessing=choice.to_dict(), empty=empty)
     scores = {f"{split}_{k}": getattr(getattr(result, split), k) for split in ("test", "validation")
               for k in ("ccc_valence", "ccc_arousal", "ci_valence", "ci_arousal")}
-    recipe = {**asdict(exp), "cnn_seed": cnn_seed, "strategy": facts["strategy"], "seq_len": ctx.profile.train.seq_len}
+    recipe = {**asdict(exp), "cnn_seed": cnn_seed, "strategy": facts["strategy"], "seq_len": ctx.profile.train.seq_len,
+              "start": start_of(ctx, CNN_OF_BACKBONE[exp.backbone])[1]}
     _save_model(ctx, model, folder / "model.pt", exp.name, recipe, seed, scores)
     result.write(folder)  # last: a run is complete only when its metrics.json is there
     return result
@@ -359,8 +397,6 @@ def run_seed(ctx: Context, name: str, seed: int, cnn_seed: int | None = None) ->
         return stored
     if stored is not None:
         log.info("%s seed %d: result is stale (profile, recipe, seed, data or code changed): re-running", exp.name, seed)
-        for old in ("checkpoint.pt", "pretrain_checkpoint.pt"):
-            (folder / old).unlink(missing_ok=True)
     folder.mkdir(parents=True, exist_ok=True)
     tic = time.perf_counter()
     if not exp.trained:

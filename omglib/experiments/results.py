@@ -56,7 +56,7 @@ class Context:
     progress: bool = True
     force: bool = False
     workers: int = 1  # processes for independent trainings (`omglib.experiments.schedule`)
-    _prints: dict = field(default_factory=dict, repr=False, compare=False)  # store fingerprints, read once
+    _once: dict = field(default_factory=dict, repr=False, compare=False)  # facts read once (`once`)
 
     @classmethod
     def create(cls, profile: Profile, frames: str | Path, results: str | Path = "results", device: str = "auto",
@@ -71,7 +71,7 @@ class Context:
 
     @property
     def folder(self) -> Path:
-        return self.results / self.profile.name
+        return self.results / self.profile.label()  # an overridden profile's results never mix with its own
 
     @property
     def cnn_seed(self) -> int:
@@ -86,11 +86,15 @@ class Context:
                            "recipe without it")
         return FrameStore.open(path)
 
+    def once(self, key, make):
+        """``make()``, computed once per context (store fingerprints, a weights file's digest)."""
+        if key not in self._once:
+            self._once[key] = make()
+        return self._once[key]
+
     def store_print(self, dataset: str, split: str) -> dict:
         """The fingerprint of a FrameStore (what a result depends on), read once per context."""
-        if (dataset, split) not in self._prints:
-            self._prints[dataset, split] = store_fingerprint(self.store(dataset, split))
-        return self._prints[dataset, split]
+        return self.once((dataset, split), lambda: store_fingerprint(self.store(dataset, split)))
 
 
 # ---------------------------------------------------------------- layout and fingerprints

@@ -19,6 +19,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from queue import Queue
 
+from omglib import distributed
 from omglib.errors import OmgError
 from omglib.experiments.catalogue import Experiment, get, with_members
 from omglib.experiments.pipeline import cache, features_needed, pretrained_cnn, run_seed, status
@@ -90,14 +91,16 @@ def _work(ctx: Context, job: Job, users: list[Experiment], threads: int | None) 
         torch.set_num_threads(threads)
     if job.kind == "run":
         run_seed(ctx, job.name, job.seed, job.cnn_seed)
-        return job
-    cnn = pretrained_cnn(ctx, job.name, job.pretrain, job.cnn_seed)
-    if ctx.profile.train.strategy == "frozen":  # cache once, before the heads that read it run side by side
-        state = cnn.state()
-        names = features_needed([e.model for e in users], ctx.profile)
-        cache(ctx, cnn, "omg", ["train", "validation", "test"], names, state)
-        if job.pretrain and any(not e.is_frame_cnn and not e.members for e in users):
-            cache(ctx, cnn, job.pretrain, ["train", "validation"], names, state)
+    else:
+        cnn = pretrained_cnn(ctx, job.name, job.pretrain, job.cnn_seed)
+        distributed.barrier()  # under torchrun: rank 0 has written the CNN the others read next
+        if ctx.profile.train.strategy == "frozen":  # cache once, before the heads that read it run side by side
+            state = cnn.state()
+            names = features_needed([e.model for e in users], ctx.profile)
+            cache(ctx, cnn, "omg", ["train", "validation", "test"], names, state)
+            if job.pretrain and any(not e.is_frame_cnn and not e.members for e in users):
+                cache(ctx, cnn, job.pretrain, ["train", "validation"], names, state)
+    distributed.barrier()  # every process starts the next job after rank 0 wrote this one's results
     return job
 
 
@@ -123,7 +126,7 @@ def run(ctx: Context, names: list[str]) -> dict[str, Summary]:
         bar.set_postfix_str(job.label)
 
     try:
-        if ctx.workers <= 1 or len(graph) <= 1:
+        if ctx.workers <= 1 or len(graph) <= 1 or distributed.active():
             while len(done) < len(graph):
                 job = next(j for j in graph if j not in done and graph[j] <= done)
                 _work(ctx, job, users.get(job, []), None)
