@@ -134,9 +134,12 @@ def _stage_sources(stage: Path) -> None:
 def figures(root: Path, folder: Path, profile: str) -> None:
     """The method pages' figures: surrogate faces across VA, the pre-processing of one test video,
     and Figs. 4-7 drawn from the networks at paper size and at ``profile``. Drawn with Agg
-    whatever backend the environment names, so a headless machine renders them too."""
+    whatever backend the environment names, so a headless machine renders them too. Then the
+    numbers those pages show (`omglib.snippets`: network sizes, the data's manifest, benchmark
+    records) as Markdown snippets in ``folder``/../tables, which the pages ``{include}``."""
     import matplotlib.pyplot as plt
 
+    from omglib import snippets
     from omglib.diagrams import paper_figures
     from omglib.io import atomic_path
     from omglib.reporting import preprocessing_steps, surrogate_va_grid
@@ -152,6 +155,7 @@ def figures(root: Path, folder: Path, profile: str) -> None:
         with atomic_path(folder / f"{name}.png") as tmp:
             fig.savefig(tmp, dpi=110)
         plt.close(fig)
+    snippets.write(root, folder.parent / "tables")
 
 
 # The kernel's environment is fixed here, not inherited: an MPLBACKEND=Agg in the user's shell
