@@ -7,7 +7,10 @@ plus the mean of a 1 s window around it (temporal cues). Prints CCC on the test 
 per frame and per utterance (frame means vs gold label). A rough lower bound on what an
 image model can see, not a model of the paper.
 
-    python benchmarks/cue_strength.py data/synth-quick [--stride 2]
+    python benchmarks/cue_strength.py data/synth-quick [--stride 2] [--record benchmarks/records/cue_strength.json]
+
+With ``--record`` the table is also written with its command, date, commit and machine
+(`omglib.snippets.write_record`); book/surrogate.md shows that record.
 """
 
 from __future__ import annotations
@@ -25,6 +28,7 @@ from omglib.landmarks import five_points
 from omglib.metrics import ccc
 
 CROP = 32
+FEATURES = {"landmarks": "68 truth landmarks", "pixels": f"{CROP}x{CROP} face pixels", "both": "both"}
 TEMPLATE = np.array([[0.34, 0.40], [0.66, 0.40], [0.50, 0.58], [0.37, 0.74], [0.63, 0.74]]) * CROP
 
 
@@ -77,14 +81,17 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("data", type=Path, help="output folder of omg synth")
     parser.add_argument("--stride", type=int, default=2, help="use every n-th frame")
+    parser.add_argument("--record", type=Path, help="also write the table as a benchmark record (JSON) here")
     args = parser.parse_args()
     import json
 
-    fps = json.loads((args.data / "manifest.json").read_text())["synth"]["fps"]
+    manifest = json.loads((args.data / "manifest.json").read_text())
+    fps = manifest["synth"]["fps"]
     root = args.data / "omg"
     data = {s: split_features(root, s, args.stride, fps) for s in ("train", "validation", "test")}
     print(f"frames: train {len(data['train']['y'])}, validation {len(data['validation']['y'])}, test {len(data['test']['y'])}")
     print(f"{'features':12s} {'frame CCC V':>11s} {'frame CCC A':>11s} {'utt CCC V':>10s} {'utt CCC A':>10s}")
+    table = []
     for name, keys in (("landmarks", ["lm"]), ("pixels", ["px"]), ("both", ["lm", "px"])):
         x = {s: np.hstack([data[s][k] for k in keys]) for s in data}
         pred = ridge(x["train"], data["train"]["y"], x["validation"], data["validation"]["y"], x["test"])
@@ -94,6 +101,16 @@ def main() -> None:
                                 "pv": pred[:, 0], "pa": pred[:, 1]}).groupby("utt").mean()
         utt = [ccc(per_utt["gv"], per_utt["pv"]), ccc(per_utt["ga"], per_utt["pa"])]
         print(f"{name:12s} {frame[0]:11.3f} {frame[1]:11.3f} {utt[0]:10.3f} {utt[1]:10.3f}", flush=True)
+        table.append([FEATURES[name], *(f"{v:.3f}" for v in (*frame, *utt))])
+    if args.record:
+        from omglib.snippets import write_record
+
+        frames = ", ".join(f"{s} {len(data[s]['y']):,}" for s in data)
+        write_record(args.record, ["features (aligned by the 5 anchor points)", "frame CCC V", "frame CCC A",
+                                   "utterance CCC V", "utterance CCC A"], table,
+                     f"python benchmarks/cue_strength.py {args.data} --stride {args.stride}",
+                     f"Data: the {manifest['profile']} surrogate (generator {manifest['generator_version']}, seed "
+                     f"{manifest['seed']}); visible frames used (stride {args.stride}): {frames}")
 
 
 if __name__ == "__main__":

@@ -9,7 +9,8 @@
 
 Notebooks and Jupyter Book run in `build_env`, not in the user's environment. `check_site`
 then opens every page in headless Chromium (Debian's package) and reports pages with error
-text, missing images, fewer images than their notebook drew, or a failed load.
+text, missing images, fewer images than their notebook drew, a missing download (.ipynb and
+.md for a chapter, .md for a method page) or repository link, or a failed load.
 """
 
 from __future__ import annotations
@@ -144,9 +145,12 @@ def _stage_sources(stage: Path) -> None:
 def figures(root: Path, folder: Path, profile: str) -> None:
     """The method pages' figures: surrogate faces across VA, the pre-processing of one test video,
     and Figs. 4-7 drawn from the networks at paper size and at ``profile``. Drawn with Agg
-    whatever backend the environment names, so a headless machine renders them too."""
+    whatever backend the environment names, so a headless machine renders them too. Then the
+    numbers those pages show (`omglib.snippets`: network sizes, the data's manifest, benchmark
+    records) as Markdown snippets in ``folder``/../tables, which the pages ``{include}``."""
     import matplotlib.pyplot as plt
 
+    from omglib import snippets
     from omglib.diagrams import paper_figures
     from omglib.io import atomic_path
     from omglib.reporting import preprocessing_steps, surrogate_va_grid
@@ -162,6 +166,7 @@ def figures(root: Path, folder: Path, profile: str) -> None:
         with atomic_path(folder / f"{name}.png") as tmp:
             fig.savefig(tmp, dpi=110)
         plt.close(fig)
+    snippets.write(root, folder.parent / "tables")
 
 
 # The kernel's environment is fixed here, not inherited: an MPLBACKEND=Agg in the user's shell
@@ -236,9 +241,13 @@ def _tidy(cells: list[dict]) -> None:
 
 def render(stage: Path, out: Path) -> None:
     """Jupyter Book 1, execution off, every warning an error."""
+    import os
+
     command = [str(Path(sys.executable).parent / "jupyter-book"), "build", str(stage), "--path-output", str(out),
                "--warningiserror", "--quiet"]
-    done = subprocess.run(command, capture_output=True, text=True, env=build_env())
+    env = build_env()  # this checkout's omglib first: the book's Sphinx extension (omglib.sphinx_downloads) is in it
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, (str(REPO), env.get("PYTHONPATH"))))
+    done = subprocess.run(command, capture_output=True, text=True, env=env)
     if done.returncode != 0:
         tail = "\n".join((done.stdout + done.stderr).strip().splitlines()[-15:])
         raise OmgError(f"jupyter-book build failed (exit {done.returncode}):\n{tail}")
@@ -251,8 +260,9 @@ def chromium() -> str | None:
 
 def check_site(html: Path, screenshot: Path | None = None, page: str = "notebooks/11_results.html") -> dict[str, list[str]]:
     """Load every page in headless Chromium; returns {page: problems} for pages that failed to
-    render, show error text, reference missing images, or show fewer images than their executed
-    notebook (the copy the site offers for download) has image outputs. With ``screenshot``,
+    render, show error text, reference missing images, show fewer images than their executed
+    notebook (the copy the site offers for download) has image outputs, or lack the link to the
+    repository or a download (`download_problems`). With ``screenshot``,
     saves ``page`` at desktop width there and at phone width (390 px) beside it (``*-390px.png``)."""
     import re
     import tempfile
@@ -287,6 +297,7 @@ def check_site(html: Path, screenshot: Path | None = None, page: str = "notebook
             drawn = image_outputs(notebook) if notebook.is_file() else 0
             if len(images) < drawn:
                 found.append(f"shows {len(images)} images, its notebook has {drawn} image outputs")
+            found += download_problems(path, dom, chapter=notebook.is_file())
             if found:
                 problems[name] = found
         if screenshot is not None:
@@ -295,6 +306,34 @@ def check_site(html: Path, screenshot: Path | None = None, page: str = "notebook
             for shot, size in ((screenshot, "1280,2400"), (phone, "390,2000")):
                 subprocess.run([browser, *flags, "--hide-scrollbars", f"--screenshot={shot}", f"--window-size={size}",
                                 (html / page).as_uri()], capture_output=True, timeout=120, check=False)
+    return problems
+
+
+def header_links(dom: str) -> dict[str, list[str]]:
+    """The links of a page's header buttons (sphinx-book-theme): {"source-repository": [url],
+    "download-source": [href], "download-markdown": [href], ...}."""
+    import html
+    import re
+
+    links: dict[str, list[str]] = {}
+    for tag in re.findall(r"<a\b[^>]*>", dom):
+        href, kind = re.search(r'href="([^"]*)"', tag), re.search(r"btn-(source-repository|download-[a-z]+)-button", tag)
+        if href and kind:
+            links.setdefault(kind.group(1), []).append(html.unescape(href.group(1)))
+    return links
+
+
+def download_problems(page: Path, dom: str, chapter: bool) -> list[str]:
+    """What a page lacks of what the site promises: the link to the repository, and its
+    downloads, each an existing file (a chapter: .ipynb and .md; a method page: .md)."""
+    links = header_links(dom)
+    problems = [] if links.pop("source-repository", None) else ["no link to the repository"]
+    offered = {Path(href.split("#")[0]).suffix: href for hrefs in links.values() for href in hrefs}
+    for suffix in (".ipynb", ".md") if chapter else (".md",):
+        if suffix not in offered:
+            problems.append(f"no {suffix} download")
+        elif not (page.parent / offered[suffix].split("#")[0]).is_file():
+            problems.append(f"its {suffix} download {offered[suffix]} is missing")
     return problems
 
 

@@ -1,4 +1,7 @@
-"""What makes the book citable and publishable: licence, citation file, repository link, CI."""
+"""What makes the book citable and publishable: licence, citation file, repository link,
+downloads, CI."""
+
+import json
 
 import yaml
 
@@ -20,6 +23,27 @@ def test_site_links_the_repository_and_states_the_licence():
     assert config["html"]["use_repository_button"] and config["repository"]["url"].startswith("https://github.com/")
     assert "CC BY 4.0" in config["html"]["extra_footer"]
     assert (REPO / "book" / "_static" / config["sphinx"]["config"]["html_css_files"][0]).is_file()
+    assert "omglib.sphinx_downloads" in config["sphinx"]["extra_extensions"]  # each chapter as .md too
+    assert config["html"].get("use_download_button", True)
+
+
+def test_a_chapter_downloads_as_one_markdown_file_as_the_site_shows_it(tmp_path):
+    from omglib.sphinx_downloads import chapter_markdown
+
+    png = "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg=="
+    cells = [{"id": "text", "cell_type": "markdown", "metadata": {}, "source": "# Chapter\n\nSome *text*."},
+             {"id": "parameters", "cell_type": "code", "metadata": {"tags": ["injected-parameters", "remove-cell"]},
+              "execution_count": 1, "source": "data_root = '/home/someone/data'", "outputs": []},
+             {"id": "figure", "cell_type": "code", "metadata": {}, "execution_count": 2, "source": "plot()",
+              "outputs": [{"output_type": "stream", "name": "stdout", "text": "CCC 0.5\n"},
+                          {"output_type": "display_data", "metadata": {},
+                           "data": {"image/png": png, "text/plain": "<Figure>"}}]}]
+    notebook = tmp_path / "chapter.ipynb"
+    notebook.write_text(json.dumps({"cells": cells, "metadata": {}, "nbformat": 4, "nbformat_minor": 5}))
+    text = chapter_markdown(notebook)
+    assert "# Chapter" in text and "plot()" in text and "CCC 0.5" in text
+    assert f"data:image/png;base64,{png}" in text  # the figure inside the one file
+    assert "/home/someone" not in text  # the cells the site removes are removed
 
 
 def test_workflow_tests_then_deploys_the_smoke_site_on_main():
