@@ -43,21 +43,28 @@ def notebooks() -> list[Path]:
 def context(profile: str = "quick", data_root: str | Path | None = None, frames: str | Path | None = None,
             results: str | Path = "results", device: str = "auto", seeds: list[int] | None = None, force: bool = False,
             progress: bool = True, generate: bool = False, workers: int | None = None,
-            overrides: dict | list[str] | None = None):
+            overrides: dict | list[str] | None = None, prepare: bool = True):
     """The experiments' context for a profile (with ``overrides``, see `omglib.config.override`)
     and a data folder, pre-processing ``data_root`` into ``frames`` first (a no-op when
-    complete). Without ``data_root`` the profile's surrogate (data/synth-PROFILE) is used,
-    generated first when ``generate``."""
+    complete; with ``prepare`` False, an incomplete store is refused instead). Without
+    ``data_root`` the profile's surrogate (data/synth-PROFILE) is used, generated first when
+    ``generate``."""
     from omglib.experiments import Context
-    from omglib.preprocess.run import preprocess
+    from omglib.preprocess.run import incomplete, preprocess
 
     chosen = get_profile(profile, overrides)
-    frames = Path(frames or f"data/frames-{chosen.label('synth', 'preprocess')}")
+    # the FrameStores depend on the pre-processing settings, and on the surrogate's when it is one
+    frames = Path(frames or f"data/frames-{chosen.label('preprocess', *([] if data_root else ['synth']))}")
     root = data_root_of(chosen, data_root)
     if data_root is None and generate and not (root / "manifest.json").is_file():
         from omglib.synth.generate import generate as synth
 
         synth(chosen, root, progress=progress)
+    if root.is_dir() and not prepare and (missing := incomplete(root, frames, chosen.preprocess)):
+        raise OmgError(f"{frames}: {', '.join(missing)} not pre-processed (complete) at this profile's settings. "
+                       f"Pre-process once, before torchrun: omg preprocess --data-root {root} --out {frames} "
+                       f"--profile {chosen.name}" + "".join(f" --set {o}" for o in chosen.overrides
+                                                             if o.startswith("preprocess.")))
     if root.is_dir():
         preprocess(root, frames, chosen.preprocess, progress=progress)
     elif data_root:
@@ -93,7 +100,7 @@ def build(profile: str = "quick", data_root: str | Path | None = None, frames: s
     run.seconds["experiments"] = time.perf_counter() - tic
     stage = out / "_source"
     _stage_sources(stage)
-    figures(data_root_of(ctx.profile, data_root), stage / "build" / "figures", ctx.profile.name)
+    figures(data_root_of(ctx.profile, data_root), stage / "build" / "figures", ctx.profile)
     parameters = chapter_parameters(ctx, data_root)
     tic = time.perf_counter()
     _execute_all(stage, parameters, ctx.workers, progress)
@@ -142,7 +149,7 @@ def _stage_sources(stage: Path) -> None:
             shutil.copy2(source, stage / name)
 
 
-def figures(root: Path, folder: Path, profile: str) -> None:
+def figures(root: Path, folder: Path, profile: str | Profile) -> None:
     """The method pages' figures: surrogate faces across VA, the pre-processing of one test video,
     and Figs. 4-7 drawn from the networks at paper size and at ``profile``. Drawn with Agg
     whatever backend the environment names, so a headless machine renders them too. Then the

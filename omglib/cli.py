@@ -129,11 +129,11 @@ def _cmd_figure(args: argparse.Namespace) -> None:
     print(f"wrote {args.out}")
 
 
-def _context(args: argparse.Namespace):
+def _context(args: argparse.Namespace, prepare: bool = True):
     from omglib.book import context
 
     return context(args.profile, args.data_root, args.frames, args.results, args.device, args.seeds, args.force,
-                   progress=not args.quiet, workers=args.workers, overrides=args.overrides)
+                   progress=not args.quiet, workers=args.workers, overrides=args.overrides, prepare=prepare)
 
 
 def _cmd_book(args: argparse.Namespace) -> None:
@@ -183,9 +183,10 @@ def _cmd_run(args: argparse.Namespace) -> None:
         args.quiet = args.quiet or not distributed.is_main()
         if not distributed.is_main():
             logging.getLogger().setLevel(logging.ERROR)
-    ctx = _context(args)
+    ctx = _context(args, prepare=not distributed.launched())  # N processes must not pre-process side by side
     tic = time.perf_counter()
-    main = distributed.is_main()
+    main, processes = distributed.is_main(), (f"{distributed.world()} processes under torchrun" if distributed.active()
+                                              else f"{ctx.workers} processes")
     try:
         summaries = experiments.run(ctx, [e.name for e in order])
     finally:
@@ -193,7 +194,7 @@ def _cmd_run(args: argparse.Namespace) -> None:
     if not main:
         return
     print(f"{len(summaries)} experiments x seeds {list(ctx.seeds)} in {time.perf_counter() - tic:.0f} s "
-          f"({ctx.workers} processes); mean over seeds (sd) [95% video-cluster interval]:")
+          f"({processes}); mean over seeds (sd) [95% video-cluster interval]:")
     for name, s in summaries.items():
         print(f"{name:58s} V {s.ccc_valence:6.3f} ({s.sd_valence:.3f}) [{s.ci_valence[0]:.2f}, {s.ci_valence[1]:.2f}]"
               f"  A {s.ccc_arousal:6.3f} ({s.sd_arousal:.3f}) [{s.ci_arousal[0]:.2f}, {s.ci_arousal[1]:.2f}]")

@@ -10,6 +10,7 @@ profile records what was changed.
 from __future__ import annotations
 
 import hashlib
+import json
 import types
 import typing
 from collections.abc import Iterable, Mapping
@@ -142,11 +143,22 @@ class Profile:
 
     def label(self, *sections: str) -> str:
         """The name of this profile's folders (data/synth-LABEL, results/LABEL): the profile's
-        name, plus a hash of the overrides that touch ``sections`` (every section when none is
-        named), so that an overridden run never overwrites the profile's own files."""
-        chosen = [o for o in self.overrides if _SECTION_OF.get(o.partition("=")[0], o.split(".")[0]) in
-                  (sections or _SECTIONS)]
-        return self.name if not chosen else f"{self.name}+{hashlib.sha1(repr(chosen).encode()).hexdigest()[:8]}"
+        name, plus a hash of ``sections`` (every section when none is named; ``synth`` includes
+        the data seed) when their values differ from the named profile's, so that an
+        overridden run never overwrites the profile's own files. The training seeds name no
+        folder (each seed has its own)."""
+        chosen = sections or _SECTIONS
+        mine, base = (({s: asdict(getattr(p, s)) for s in chosen} | ({"seed": p.seed} if "synth" in chosen else {}))
+                      for p in (self, _PROFILES[self.name]))
+        if mine == base:
+            return self.name
+        return f"{self.name}+{hashlib.sha1(json.dumps(mine, sort_keys=True).encode()).hexdigest()[:8]}"
+
+    def settings(self) -> dict:
+        """Every setting that decides a run's numbers, for its fingerprint: the profile without
+        the training seeds (each run fingerprints its own) and the overrides list (their
+        values are in the fields)."""
+        return {k: v for k, v in self.to_dict().items() if k not in ("seeds", "overrides")}
 
 
 _PROFILES = {
@@ -237,7 +249,6 @@ def get_profile(name: str, overrides: Mapping[str, object] | Iterable[str] | Non
 # ---------------------------------------------------------------- overrides
 
 _SECTIONS = ("synth", "preprocess", "model", "train")
-_SECTION_OF = {"seed": "synth", "seeds": None}  # the data seed belongs with the data; training seeds name no folder
 
 
 def override(profile: Profile, settings: Mapping[str, object] | Iterable[str]) -> Profile:

@@ -30,7 +30,7 @@ import numpy as np
 import pandas as pd
 import torch
 from torch import nn
-from torch.utils.data import DataLoader
+from torch.utils.data import DataLoader, Sampler
 
 from omglib import distributed
 from omglib.data.sequences import SequenceDataset
@@ -96,6 +96,21 @@ class FitSettings:
     precision: str = "auto"  # "auto" (bf16 on CUDA, fp32 on CPU), "bf16" or "fp32"
 
 
+class _ShuffledShard(Sampler):
+    """One shuffled order of the ``n`` training sequences per epoch (``generator``), and this
+    process's shard of it under torchrun (`omglib.distributed.shard`). The order is drawn when
+    the loader starts, as a shuffling DataLoader draws it: the same orders as before sharding."""
+
+    def __init__(self, n: int, generator: torch.Generator):
+        self.n, self.generator = n, generator
+
+    def __iter__(self):
+        return iter(distributed.shard(torch.randperm(self.n, generator=self.generator).tolist()))
+
+    def __len__(self) -> int:
+        return -(-self.n // distributed.world())
+
+
 @dataclass
 class FitResult:
     history: pd.DataFrame  # epoch, loss, train_ccc_*, val_ccc_valence, val_ccc_arousal, val_score, seconds
@@ -129,8 +144,12 @@ def fit(model: nn.Module, train: SequenceDataset, score: Callable[[nn.Module], t
     optimizer = torch.optim.Adam([p for p in model.parameters() if p.requires_grad], lr=settings.lr)
     history: list[dict] = []
     best_state, best_score, best_epoch, start = None, -np.inf, -1, 0
-    if resume and checkpoint.is_file():
-        state = torch.load(checkpoint, map_location=device, weights_only=False)
+    state = torch.load(checkpoint, map_location=device, weights_only=False) if resume and checkpoint.is_file() else None
+    if state is not None and state.get("processes", 1) != distributed.world():
+        log.warning("%s: written by %d processes, not %d (another effective batch): training from the start",
+                    checkpoint, state.get("processes", 1), distributed.world())
+        state = None
+    if state is not None:
         model.load_state_dict(state["model"])
         optimizer.load_state_dict(state["optimizer"])
         history, best_state, best_score, best_epoch = state["history"], state["best"], state["best_score"], state["best_epoch"]
@@ -148,10 +167,10 @@ def fit(model: nn.Module, train: SequenceDataset, score: Callable[[nn.Module], t
         if epoch - best_epoch > settings.patience and best_epoch >= 0:
             break
         generator = torch.Generator().manual_seed(seed * 100_003 + epoch)
-        torch.manual_seed(seed * 100_003 + epoch)  # dropout
-        torch.empty((), dtype=torch.int64).random_(generator=generator)  # as a shuffling DataLoader draws first: same orders as before
-        order = distributed.shard(torch.randperm(len(train), generator=generator).tolist())
-        loader = DataLoader(train, batch_size=batch_size, sampler=order, drop_last=len(order) > batch_size)
+        torch.manual_seed(seed * 100_003 + epoch + 7_919 * distributed.rank())  # dropout, flips: each process its own
+        order = _ShuffledShard(len(train), generator)
+        loader = DataLoader(train, batch_size=batch_size, sampler=order, generator=generator,
+                            drop_last=len(order) > batch_size)
         network.train()
         losses, train_ccc, frames, tic = [], [], 0, time.perf_counter()
         with tqdm(loader, desc=f"{desc} epoch {epoch + 1}/{epochs}", unit="batch", disable=not progress, leave=False) as bar:
@@ -186,6 +205,7 @@ def fit(model: nn.Module, train: SequenceDataset, score: Callable[[nn.Module], t
         if distributed.is_main():
             with atomic_path(checkpoint) as tmp:
                 torch.save({"model": model.state_dict(), "optimizer": optimizer.state_dict(), "epoch": epoch,
+                            "processes": distributed.world(),
                             "history": history, "best": best_state, "best_score": best_score, "best_epoch": best_epoch},
                            tmp)
     if best_state is not None:

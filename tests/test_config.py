@@ -59,11 +59,15 @@ def test_overridden_runs_get_their_own_folders_and_fingerprints(smoke_frames, tm
     assert plain.label() == "smoke" and changed.label().startswith("smoke+") and changed.label("synth") == "smoke"
     assert get_profile("smoke", ["synth.fps=10"]).label("synth") != "smoke"
     assert get_profile("smoke", ["seeds=0"]).label() == "smoke"  # training seeds have folders of their own
+    assert get_profile("smoke", ["train.epochs=3"]).label() == "smoke"  # the profile's own value: its own folder
     a = X.Context.create(plain, smoke_frames, tmp_path, "cpu", progress=False)
     b = X.Context.create(changed, smoke_frames, tmp_path, "cpu", progress=False)
     assert a.folder != b.folder
     exp = X.get("VGG-Face")
     assert run_fingerprint(a, exp, 0, 0) != run_fingerprint(b, exp, 0, 0)
+    # choosing seeds is not a change of recipe: seed 0 is the same run with or without --set seeds=0
+    c = X.Context.create(get_profile("smoke", ["seeds=0"]), smoke_frames, tmp_path, "cpu", progress=False)
+    assert run_fingerprint(a, exp, 0, 0) == run_fingerprint(c, exp, 0, 0)
     # the surrogate and FrameStore folders follow the data-changing overrides only
     assert book.data_root_of("smoke", None, {"train.epochs": 1}).name == "synth-smoke"
     assert book.data_root_of("smoke", None, {"synth.fps": 10}).name.startswith("synth-smoke+")

@@ -78,6 +78,16 @@ def test_torchrun_omg_run_writes_one_result(smoke_frames, tmp_path):
     assert cnn["processes"] == 2 and cnn["start"]["start"] == "random"
 
 
+def test_torchrun_refuses_data_that_is_not_pre_processed(smoke_data, tmp_path):
+    """N processes must not pre-process side by side: `omg run` under torchrun asks for it first."""
+    from omglib import book
+    from omglib.errors import OmgError
+
+    with pytest.raises(OmgError, match=r"not pre-processed.*omg preprocess --data-root"):
+        book.context("smoke", smoke_data[0], tmp_path / "frames", tmp_path / "results", "cpu", prepare=False)
+    assert not (tmp_path / "frames").exists()
+
+
 def test_a_partial_launch_environment_is_refused(monkeypatch):
     from omglib import distributed
     from omglib.errors import OmgError

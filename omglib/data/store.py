@@ -134,7 +134,7 @@ def _parts_folder(out: Path, config_dict: dict) -> Path:
     return parts
 
 
-def _complete(out: Path, units: list[Unit], config_dict: dict) -> bool:
+def complete(out: Path, units: list[Unit], config_dict: dict) -> bool:
     """Whether ``out`` already holds the store of exactly these units at this config."""
     meta_path = out / "meta.json"
     if not meta_path.is_file():
@@ -168,7 +168,7 @@ def build_store(units: list[Unit], out: str | Path, config_dict: dict, workers: 
                 progress: bool = True, extra_meta: dict | None = None) -> FrameStore:
     """Pre-process every unit (resuming from parts on disk) and consolidate the split's store."""
     out = Path(out)
-    if _complete(out, units, config_dict):
+    if complete(out, units, config_dict):
         return FrameStore.open(out)
     parts = _parts_folder(out, config_dict)
     remove_stale_temporaries(parts)  # what a killed run left; this run is the folder's only writer
@@ -180,7 +180,7 @@ def build_store(units: list[Unit], out: str | Path, config_dict: dict, workers: 
 def merge_store(units: list[Unit], out: str | Path, config_dict: dict, extra_meta: dict | None = None) -> FrameStore:
     """Consolidate parts that shards wrote; a unit without a part or a failure note is an error."""
     out = Path(out)
-    if _complete(out, units, config_dict):
+    if complete(out, units, config_dict):
         return FrameStore.open(out)
     parts = _parts_folder(out, config_dict)
     stats, failed, todo = {}, {}, []

@@ -81,7 +81,7 @@ def start_of(ctx: Context, name: str) -> tuple[Path | None, dict]:
         path = path if t.start == "paper" and path.is_file() else None
         record = starting_weights(name, path, allow_random=t.start == "random",
                                   allow_hint="train from random weights with --set train.start=random")
-        if t.start == "paper" and path is None:
+        if t.start == "paper" and path is None:  # ResNet / DenseNet (a VGG network was refused above)
             log.warning("%s: no %s in %s, so it starts from random weights (not the paper's start); %s", name,
                         record["paper_start"], t.weights_dir, import_command(name))
         return path, record
@@ -97,7 +97,7 @@ def cnn_run(ctx: Context, backbone: str, pretrain: str | None, seed: int) -> CNN
     t = ctx.profile.train
     recipe = {"model": asdict(ctx.profile.model), "cnn": [t.cnn_seq_len, t.cnn_batch_size, t.lr_cnn, t.pretrain_epochs,
                                                           t.patience, t.loss_weights, t.precision],
-              "start": start_of(ctx, name)[1]}
+              "start": {k: v for k, v in start_of(ctx, name)[1].items() if k in ("start", "sha256")}}  # not the path
     return CNNRun(backbone, dataset, seed, ctx.folder / "cnn" / f"{name.lower()}-{dataset}" / f"seed-{seed}",
                   fingerprint("cnn", name, dataset, recipe, seed, code_version(), stores))
 
@@ -139,13 +139,19 @@ def pretrained_cnn(ctx: Context, backbone: str, pretrain: str | None, seed: int)
                 {"validation_frame_ccc_mean": result.best_score})
     write_csv(result.history, run.folder / "history.csv")
     write_json(run.folder / "metrics.json", {"cnn": name, "data": run.dataset, "seed": seed, "fingerprint": run.fingerprint,
-                                             "start": start, "processes": distributed.world(),
-                                             "effective_batch_size": t.cnn_batch_size * distributed.world(),
+                                             "start": start, **_batch_facts(t.cnn_batch_size, t.lr_cnn),
                                              "best_epoch": result.best_epoch, "val_frame_ccc_mean": result.best_score,
                                              "train_frames_per_second": result.frames_per_second,
                                              **provenance(ctx, time.perf_counter() - tic)})
     discard(resume_from)
     return run
+
+
+def _batch_facts(batch_size: int, lr: float) -> dict:
+    """How a network was stepped: the batch per process, the processes (torchrun), the
+    effective batch and the learning rate (not scaled with the processes)."""
+    return {"batch_size": batch_size, "processes": distributed.world(),
+            "effective_batch_size": batch_size * distributed.world(), "lr": lr}
 
 
 def _frame_ccc(pred: np.ndarray, sequences: Sequences) -> tuple[float, float]:
@@ -286,8 +292,7 @@ def _train_on_omg(ctx: Context, exp: Experiment, folder: Path, seed: int, cnn_se
     stage = _Stage(ctx, exp, model, cnn, cnn_state, seed)
     pretrain_checkpoint, omg_checkpoint = _checkpoints(folder, print_, "pretrain_checkpoint", "checkpoint")
     tic = time.perf_counter()
-    facts = {"strategy": ctx.profile.train.strategy, "lr": stage.settings.lr, "batch_size": stage.settings.batch_size,
-             "processes": distributed.world(), "effective_batch_size": stage.settings.batch_size * distributed.world(),
+    facts = {"strategy": ctx.profile.train.strategy, **_batch_facts(stage.settings.batch_size, stage.settings.lr),
              "precision": ctx.profile.train.precision, "cnn": str(cnn.folder.relative_to(ctx.folder))}
     if exp.pretrain and not exp.is_frame_cnn and not exp.members:
         pre = stage.splits(exp.pretrain, ["train", "validation"])
@@ -373,7 +378,7 @@ def run_fingerprint(ctx: Context, exp: Experiment, seed: int, cnn_seed: int) -> 
     members = [run_fingerprint(ctx, get(m), seed, cnn_seed) for m in exp.members]
     stores = {s: ctx.store_print("omg", s) for s in ("train", "validation", "test")}
     cnn = cnn_run(ctx, exp.backbone, exp.pretrain, cnn_seed).fingerprint if exp.trained else None
-    return fingerprint("experiment", asdict(exp), ctx.profile.to_dict(), seed, cnn, code_version(), stores, members)
+    return fingerprint("experiment", asdict(exp), ctx.profile.settings(), seed, cnn, code_version(), stores, members)
 
 
 def status(ctx: Context, exp: Experiment, seed: int, cnn_seed: int | None = None) -> str:

@@ -117,6 +117,7 @@ def run(ctx: Context, names: list[str]) -> dict[str, Summary]:
         graph = {j: needs - current for j, needs in graph.items()
                  if j not in current and (j.kind == "run" or j in needed)}
     users = {job: _cnn_users(ctx, graph, job) for job in graph if job.kind == "cnn"}
+    distributed.barrier()  # under torchrun: every process planned from the same files before rank 0 writes any
     done: set[Job] = set()
     bar = tqdm(total=len(graph), desc=f"experiments ({ctx.workers} processes)", unit="job", disable=not ctx.progress)
 
@@ -126,7 +127,7 @@ def run(ctx: Context, names: list[str]) -> dict[str, Summary]:
         bar.set_postfix_str(job.label)
 
     try:
-        if ctx.workers <= 1 or len(graph) <= 1 or distributed.active():
+        if ctx.workers <= 1 or len(graph) <= 1:
             while len(done) < len(graph):
                 job = next(j for j in graph if j not in done and graph[j] <= done)
                 _work(ctx, job, users.get(job, []), None)

@@ -29,7 +29,7 @@ import numpy as np
 from omglib.config import PreprocessConfig
 from omglib.data.affwild2 import SPLIT_DIRS, AffWild2Layout, read_va_annotation
 from omglib.data.omg import CSV_NAMES, OmgLayout
-from omglib.data.store import FrameStore, Unit, build_parts, build_store, merge_store
+from omglib.data.store import FrameStore, Unit, build_parts, build_store, complete, merge_store
 from omglib.errors import OmgError
 
 log = logging.getLogger(__name__)
@@ -128,6 +128,12 @@ def preprocess(data_root: str | Path, out: str | Path, config: PreprocessConfig,
     """Build (or resume, or consolidate shards into) the FrameStore of every split; keys like "omg/train"."""
     return {job.name: build_store(job.units, job.path, config.to_dict(), workers=workers, progress=progress,
                                   extra_meta=job.meta) for job in store_jobs(data_root, out)}
+
+
+def incomplete(data_root: str | Path, out: str | Path, config: PreprocessConfig) -> list[str]:
+    """The stores of ``data_root`` that ``out`` does not hold complete at ``config`` (what
+    `preprocess` would still compute)."""
+    return [job.name for job in store_jobs(data_root, out) if not complete(job.path, job.units, config.to_dict())]
 
 
 def parse_shard(text: str) -> tuple[int, int]:
