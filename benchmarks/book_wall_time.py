@@ -5,9 +5,9 @@
 Each revision is checked out into a fresh folder (nothing re-used: data, FrameStores, results
 and the site are all made from scratch) and `omg book --profile P` runs there with this
 environment's Python (the package download of `make env` is excluded, as for both sides).
-Prints each side's per-stage times (from the book's _build/timings.json), its CPU seconds (all
-child processes, from getrusage) and the mean load average while it ran, then the ratio. Wall
-time is what the issue asks about; CPU seconds show how much of a difference load could explain.
+Prints each side's per-stage times (from the book's _build/timings.json) and the 15-minute load
+average before and after it (how busy the machine was), then the ratio. Run both sides on one
+machine under the same conditions: a time measured elsewhere is not comparable.
 """
 
 from __future__ import annotations
@@ -15,7 +15,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import resource
 import subprocess
 import sys
 import tempfile
@@ -25,23 +24,18 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 
 
-def _cpu_seconds() -> float:
-    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
-    return usage.ru_utime + usage.ru_stime
-
-
-def build(revision: str, profile: str, root: Path) -> tuple[float, float, dict, int]:
+def build(revision: str, profile: str, root: Path) -> tuple[float, dict, int]:
     folder = root / revision.replace("/", "_")
     subprocess.run(["git", "worktree", "add", "--detach", str(folder), revision], cwd=REPO, check=True,
                    capture_output=True)
     env = {**os.environ, "PYTHONPATH": str(folder)}
-    tic, cpu = time.perf_counter(), _cpu_seconds()
+    tic = time.perf_counter()
     done = subprocess.run([sys.executable, "-m", "omglib.cli", "book", "--profile", profile, "--quiet"], cwd=folder,
                           env=env, capture_output=True, text=True)
-    seconds, cpu = time.perf_counter() - tic, _cpu_seconds() - cpu
+    seconds = time.perf_counter() - tic
     (root / f"{folder.name}.log").write_text(done.stdout + done.stderr)
     timings = folder / "book" / "_build" / "timings.json"
-    return seconds, cpu, json.loads(timings.read_text()) if timings.is_file() else {}, done.returncode
+    return seconds, json.loads(timings.read_text()) if timings.is_file() else {}, done.returncode
 
 
 def main() -> None:
@@ -59,9 +53,9 @@ def main() -> None:
     for side in [args.only] if args.only else ["old", "new"]:
         revision = getattr(args, side)
         load = os.getloadavg()[2]
-        seconds, cpu, stages, code = build(revision, args.profile, root)
+        seconds, stages, code = build(revision, args.profile, root)
         results[side] = seconds
-        print(f"{side} ({revision}): {seconds / 60:.1f} min, {cpu:,.0f} CPU-s, exit {code}; "
+        print(f"{side} ({revision}): {seconds / 60:.1f} min, exit {code}; "
               f"load average (15 min) {load:.2f} before, {os.getloadavg()[2]:.2f} after; log {root}")
         for stage, value in stages.items():
             print(f"    {stage:45s} {value:8.1f} s")

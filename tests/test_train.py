@@ -105,7 +105,7 @@ def test_an_experiment_writes_every_seed_and_a_summary(smoke_run):
     assert X.utterances(ctx, X.BEST_3RNN, 0)[["video", "utterance"]].equals(X.utterances(ctx, X.BEST_3RNN, 1)[["video", "utterance"]])
 
 
-def test_a_current_result_is_reused_and_a_changed_one_is_stale(smoke_run):
+def test_a_current_result_is_reused_and_a_changed_one_is_stale(smoke_run, monkeypatch):
     ctx, summary = smoke_run
     exp = X.get(X.BEST_3RNN)
     stamp = (X.folder(ctx, exp.name, 0) / "metrics.json").stat().st_mtime_ns
@@ -114,9 +114,11 @@ def test_a_current_result_is_reused_and_a_changed_one_is_stale(smoke_run):
     assert (X.folder(ctx, exp.name, 0) / "metrics.json").stat().st_mtime_ns == stamp
     changed = X.Context.create(replace(ctx.profile, train=replace(ctx.profile.train, epochs=2)), ctx.frames, ctx.results,
                                "cpu", progress=False)
-    assert X.status(changed, exp, 0) == "stale"
+    assert changed.folder != ctx.folder and X.status(changed, exp, 0) == "missing"  # another setting: its own folder
     assert X.status(ctx, exp, 7) == "missing"
     assert X.status(ctx, X.get(X.BEST_1RNN), 0) == "missing"
+    monkeypatch.setattr("omglib.experiments.pipeline.code_version", lambda: "changed code")
+    assert X.status(ctx, exp, 0) == "stale"
 def _official_ccc(x, y):
     """The challenge script's formula: scipy Pearson and population standard deviations."""
     rho = pearsonr(x, y)[0]
