@@ -1,9 +1,10 @@
 """Data-parallel training over several processes (PyTorch DistributedDataParallel).
 
 ``torchrun --nproc_per_node N -m omglib.cli run NAME ...`` starts N processes that run the
-same schedule: `omglib.train.fit` gives each its shard of the sequences and averages the
-gradients; every other step (pre-training, prediction, post-processing) runs in each process
-on the same inputs, so all of them decide alike. Only rank 0 writes: checkpoints, results,
+same schedule: every training (the CNN's frame-by-frame pre-training too) goes through
+`omglib.train.fit`, which gives each process its shard of the sequences, takes the loss on the
+gathered batch and averages the gradients, with rank 0's validation score deciding the epoch
+for all; prediction and post-processing then run in each process on the same inputs. Only rank 0 writes: checkpoints, results,
 feature caches and logs (the others' `omglib.io.atomic_path` writes are discarded), and the
 others wait for it wherever they read what it wrote (`main_first`, `barrier`).
 
