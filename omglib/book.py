@@ -164,10 +164,7 @@ def figures(root: Path, folder: Path, profile: str | Profile) -> None:
 
     plt.switch_backend("Agg")
     folder.mkdir(parents=True, exist_ok=True)
-    videos = sorted((omg_root(root) / "test").glob("*/*.mp4")) or sorted(omg_root(root).rglob("*.mp4"))
-    if not videos:
-        raise OmgError(f"{omg_root(root)}: no utterance video to show in the pre-processing figure")
-    drawn = {"surrogate_va_grid": surrogate_va_grid(), "preprocessing_steps": preprocessing_steps(videos[0]),
+    drawn = {"surrogate_va_grid": surrogate_va_grid(), "preprocessing_steps": preprocessing_steps(utterance_clips(root)[0]),
              **paper_figures(profile)}
     for name, fig in drawn.items():
         with atomic_path(folder / f"{name}.png") as tmp:
@@ -358,15 +355,25 @@ def data_root_of(profile: str | Profile, data_root: str | Path | None, overrides
     return Path(data_root or f"data/synth-{chosen.label('synth')}")
 
 
-def omg_root(root: Path) -> Path:
-    """The OMG-layout folder of a data root in any of its forms (`omglib.preprocess.run.data_roots`):
-    ``root`` itself or its OMG child; ``root``/omg, for the caller's message, when there is none."""
-    from omglib.preprocess.run import data_roots
+def omg_layout(root: Path):
+    """The OMG-Emotion copy under a data root in any of its forms (`omglib.data.roots`)."""
+    from omglib.data.roots import find
 
-    try:
-        return dict(data_roots(root)).get("omg", root / "omg")
-    except OmgError:
-        return root / "omg"
+    for found in find(root):
+        if found.dataset == "omg":
+            return found.layout()
+    raise OmgError(f"{root}: no OMG-Emotion CSVs (omg_TrainVideos.csv, ...) in it: the chapters read OMG-Emotion")
+
+
+def utterance_clips(root: Path) -> list[Path]:
+    """The utterance videos present under a data root, test split first (the figures' and the
+    last chapter's examples)."""
+    layout = omg_layout(root)
+    clips = [p for s in ("test", "validation", "train") if s in layout.splits()
+             for p in sorted(map(Path, layout.read_split(s).query("present")["path"]))]
+    if not clips:
+        raise OmgError(f"{root}: no utterance video present to show")
+    return clips
 
 
 def source_label(root: Path) -> str:

@@ -39,25 +39,36 @@ def _cmd_synth(args: argparse.Namespace) -> None:
 
 
 def _cmd_data_summary(args: argparse.Namespace) -> None:
-    from omglib.data import affwild2, omg
-    from omglib.preprocess.run import data_roots
+    import json
 
-    for dataset, r in data_roots(args.data_root):
-        if dataset == "omg":
-            utterances = omg.OmgLayout(r).read_all()
-            print(f"OMG-Emotion layout: {r} (stores: <frames>/omg/<split>)")
-            print(omg.summarize(utterances).to_string())
-            missing = int((~utterances["present"]).sum())
-            if args.missing_list and missing:
-                omg.write_missing_list(utterances, args.missing_list)
-                print(f"{missing} utterance videos are missing (dead links are normal): listed in {args.missing_list}; "
-                      "the rest can be used as they are")
-            elif missing:
-                print(f"{missing} utterance videos are missing (dead links are normal); the rest can be used as they "
-                      "are. List them with --missing-list FILE.csv")
-        else:
-            print(f"Aff-Wild2 layout: {r} (stores: <frames>/{dataset}/<split>)")
-            print(affwild2.summarize(affwild2.AffWild2Layout(r).read_all()).to_string())
+    from omglib.data import affwild2, omg, roots
+
+    frames_from = _profile(args).preprocess.frames_from
+    report = {"datasets": []}
+    for found in roots.find(args.data_root, args.dataset):
+        layout = found.layout(frames_from)
+        entries = layout.read_all()
+        table = (omg if found.format == "omg" else affwild2).summarize(entries)
+        report["datasets"].append({"dataset": found.dataset, "layout": found.describe(frames_from),
+                                   "root": str(found.area), "labels": str(found.labels),
+                                   "splits": table.to_dict(orient="index")})
+        if args.json:
+            continue
+        print(f"{found.describe(frames_from)}: {found.area} (stores: <frames>/{found.dataset}/<split>)")
+        print(table.to_string())
+        missing = int((~entries["present"]).sum())
+        if found.format == "omg" and args.missing_list and missing:
+            omg.write_missing_list(entries, args.missing_list)
+            print(f"{missing} utterance videos are missing (dead links are normal): listed in {args.missing_list}; "
+                  "the rest can be used as they are")
+        elif found.format == "omg" and missing:
+            print(f"{missing} utterance videos are missing (dead links are normal); the rest can be used as they "
+                  "are. List them with --missing-list FILE.csv")
+        if "labelled" in table and not table["labelled"].all():
+            print("  unlabelled: " + ", ".join(table.index[~table["labelled"]])
+                  + " (the test set without labels: pre-processed and predicted, never scored)")
+    if args.json:
+        print(json.dumps(report))
 
 
 def _cmd_preprocess(args: argparse.Namespace) -> None:
@@ -71,7 +82,8 @@ def _cmd_preprocess(args: argparse.Namespace) -> None:
     config = replace(config, **options)
     if args.shard:
         shard = parse_shard(args.shard)
-        done = preprocess_shard(args.data_root, args.out, config, shard, workers=args.workers, progress=not args.quiet)
+        done = preprocess_shard(args.data_root, args.out, config, shard, workers=args.workers, progress=not args.quiet,
+                                dataset=args.dataset)
         print(f"shard {args.shard} of {args.data_root} -> {args.out} (parts only):")
         for name, (ok, failed, total) in done.items():
             print(f"  {name:20s} {ok:5d} videos done, {failed} failed, of {total} in the whole store")
@@ -79,9 +91,10 @@ def _cmd_preprocess(args: argparse.Namespace) -> None:
               f"--profile {args.profile} --merge (with the same options)")
         return
     if args.merge:
-        stores = merge(args.data_root, args.out, config)
+        stores = merge(args.data_root, args.out, config, dataset=args.dataset)
     else:
-        stores = preprocess(args.data_root, args.out, config, workers=args.workers, progress=not args.quiet)
+        stores = preprocess(args.data_root, args.out, config, workers=args.workers, progress=not args.quiet,
+                            dataset=args.dataset)
     print(f"wrote {args.out}:")
     for name, store in stores.items():
         meta = store.meta
@@ -307,6 +320,15 @@ def _experiment_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--quiet", action="store_true", help="no progress bars")
 
 
+def _data_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--data-root", required=True, help="your OMG-Emotion, Aff-Wild2 (any ABAW release, videos or "
+                        "cropped_aligned) or Aff-Wild copy, or a folder of them, in any wrapper folders; recognised by "
+                        "their label files")
+    parser.add_argument("--dataset", choices=["omg", "affwild2", "affwild"], default=None,
+                        help="what a root of one dataset is, where its files cannot tell (e.g. affwild: Aff-Wild "
+                        "converted to the Aff-Wild2 layout)")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="omg", description=__doc__.splitlines()[0])
     parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
@@ -326,12 +348,16 @@ def build_parser() -> argparse.ArgumentParser:
     data = commands.add_parser("data", help="inspect a dataset folder")
     data_commands = data.add_subparsers(dest="data_command", required=True, metavar="ACTION")
     summary = data_commands.add_parser("summary", help="videos and utterances per split, present and missing")
-    summary.add_argument("--data-root", required=True, help="an OMG or Aff-Wild2 root, or a folder of them")
+    _data_options(summary)
+    summary.add_argument("--profile", choices=PROFILE_NAMES, default="quick", help="which input its settings read")
+    _overrides_option(summary)
     summary.add_argument("--missing-list", default=None, metavar="FILE.csv", help="list the missing OMG videos in this CSV")
+    summary.add_argument("--json", action="store_true",
+                         help='one JSON object: {"datasets": [{"dataset", "root", "splits": {SPLIT: {"present", ...}}}]}')
     summary.set_defaults(func=_cmd_data_summary)
 
     pre = commands.add_parser("preprocess", help="detect, landmark, align and crop every frame into FrameStores")
-    pre.add_argument("--data-root", required=True, help="an OMG or Aff-Wild2 root, or a folder of them (omg synth's output)")
+    _data_options(pre)
     pre.add_argument("--out", required=True, help="output folder: one FrameStore per split, OUT/<omg|affwild2|affwild>/<split>")
     pre.add_argument("--profile", choices=PROFILE_NAMES, default="quick", help="sets crop size and tracking period")
     pre.add_argument("--workers", type=int, default=None, help="processes (default: all cores)")

@@ -64,9 +64,15 @@ class PreprocessConfig:
     upsample: int = 0  # detector upsampling: 1 finds faces down to ~40 px, at 4x the cost
     detect_every: int = 25  # full-frame search period while tracking; 1 = full search on every frame
     roi_margin: float = 0.6  # search region = previous landmark box grown by this fraction per side
+    frames_from: Literal["videos", "crops"] = "videos"  # an Aff-Wild2 video with both: its file or the organisers' crops
 
     def to_dict(self) -> dict:
         return asdict(self)
+
+    def processing(self) -> dict:
+        """The settings that decide one input's frames (`frames_from` only picks the input, which
+        the store's part names record): what the per-video parts are keyed by."""
+        return {k: v for k, v in asdict(self).items() if k != "frames_from"}
 
 
 @dataclass(frozen=True)

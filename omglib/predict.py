@@ -40,6 +40,7 @@ import pandas as pd
 
 from omglib.config import PreprocessConfig, TrainConfig
 from omglib.data.omg import ID_COLUMNS, arousal_to_omg, read_omg_csv
+from omglib.data.media import VIDEO_SUFFIXES
 from omglib.data.sequences import landmark_input
 from omglib.data.store import normalise
 from omglib.errors import DataError, OmgError
@@ -48,7 +49,6 @@ from omglib.io import atomic_path, write_json
 from omglib.preprocess.pipeline import IMAGE_SUFFIXES, AlignedFrame, FaceTracker, aligned_frames, expected_frames, \
     landmark_box, truncation
 
-VIDEO_SUFFIXES = (".mp4", ".avi", ".mov", ".mkv", ".webm", ".m4v", ".mpg", ".mpeg", ".wmv", ".flv")
 MODES = ("window", "stream")
 SCALES = ("internal", "omg")
 log = logging.getLogger(__name__)

@@ -1,8 +1,9 @@
 import numpy as np
 import pytest
 
-from omglib.data.affwild2 import AffWild2Layout, read_va_annotation, summarize, write_va_annotation
-from omglib.errors import DataError
+from omglib.data.affwild2 import read_va_annotation, summarize, write_va_annotation
+from omglib.data.roots import find
+from omglib.errors import DataError, OmgError
 
 
 def test_roundtrip_with_unannotated_frames(tmp_path):
@@ -37,9 +38,14 @@ def test_layout_finds_videos_in_any_folder_and_two_subject_files(tmp_path):
     (tmp_path / "batch2").mkdir()
     (tmp_path / "batch1" / "1-30-1280x720.mp4").write_bytes(b"x")
     (tmp_path / "batch2" / "video10.avi").write_bytes(b"x")
-    entries = AffWild2Layout(tmp_path).read_split("train").set_index("name")
+    (found,) = find(tmp_path)
+    entries = found.layout().read_split("train").set_index("name")
     assert entries.loc["video10_left", "video"] == "video10" and entries.loc["video10_right", "present"]
     assert entries.loc["1-30-1280x720", "path"].endswith("batch1/1-30-1280x720.mp4")
     assert not entries.loc["gone", "present"]
-    assert summarize(AffWild2Layout(tmp_path).read_all()).loc["train"].to_dict() == {"annotated": 4, "present": 3, "missing": 1}
-    assert AffWild2Layout.is_affwild2_root(tmp_path) and not AffWild2Layout.is_affwild2_root(tmp_path / "batch1")
+    assert entries.loc["video10_left", "side"] == "left" and entries.loc["1-30-1280x720", "side"] == ""
+    assert summarize(found.layout().read_all()).loc["train"].to_dict() == {
+        "annotated": 4, "present": 3, "missing": 1, "from_videos": 3, "from_crops": 0, "two_person": 2}
+    assert found.dataset == "affwild2" and found.area == tmp_path
+    with pytest.raises(OmgError, match="no dataset found"):
+        find(tmp_path / "batch1")

@@ -40,7 +40,8 @@ def test_data_summary_of_the_surrogate(smoke_data, tmp_path):
     out, manifest = smoke_data
     result = omg("data", "summary", "--data-root", str(out), cwd=tmp_path)
     assert result.returncode == 0, result.stderr
-    assert "OMG-Emotion layout" in result.stdout and "Aff-Wild2 layout" in result.stdout
+    assert "OMG-Emotion, official CSVs, videos" in result.stdout and "Aff-Wild2, ABAW2 annotations, videos" in result.stdout
+    assert "Aff-Wild, 2017 release layout, videos" in result.stdout
     train = manifest["counts"]["omg"]["train"]
     assert any(line.split()[:5] == ["train", str(train["videos"]), str(train["utterances"]), str(train["utterances"]), "0"]
                for line in result.stdout.splitlines())

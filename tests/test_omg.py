@@ -66,7 +66,7 @@ def test_arousal_is_mapped_on_read_and_back_on_write(tmp_path):
 
 
 def test_test_file_without_labels(tmp_path):
-    path = _csv(tmp_path, ["l,0,1,v,utterance_1.mp4\n"], header="link,start,end,video,utterance\n", name="omg_TestVideos.csv")
+    path = _csv(tmp_path, ["l,0,1,v,utterance_1.mp4\n"], header="link,start,end,video,utterance\n", name="omg_TestVideos_WithoutLabels.csv")
     frame = read_omg_csv(path)
     assert not frame.attrs["has_labels"] and "valence" not in frame
 
@@ -99,7 +99,8 @@ def test_missing_videos_are_counted_and_listed(tmp_path):
     (tmp_path / "train" / "v1" / "utterance_1.mp4").write_bytes(b"x")
     utterances = OmgLayout(tmp_path).read_all()
     table = summarize(utterances)
-    assert table.loc["train"].to_dict() == {"videos": 2, "utterances": 3, "present": 1, "missing": 2}
+    assert table.loc["train"].to_dict() == {"videos": 2, "utterances": 3, "present": 1, "missing": 2,
+                                         "labelled": True}
     assert write_missing_list(utterances, tmp_path / "missing.csv") == 2
     listed = pd.read_csv(tmp_path / "missing.csv")
     assert sorted(listed["utterance"]) == ["utterance_1.mp4", "utterance_2.mp4"]

@@ -163,7 +163,7 @@ def test_killed_preprocess_resumes_to_the_same_store(smoke_data, smoke_stores, t
 
 
 def test_unknown_root_and_incomplete_store(tmp_path):
-    with pytest.raises(OmgError, match="neither an OMG root"):
+    with pytest.raises(OmgError, match="no dataset found"):
         preprocess(tmp_path, tmp_path / "out", PreprocessConfig())
     with pytest.raises(OmgError, match="not a complete FrameStore"):
         FrameStore.open(tmp_path)
@@ -206,8 +206,11 @@ def test_two_shards_then_a_merge_equal_one_run(smoke_data, smoke_stores, tmp_pat
 
 
 def tiny_roots(smoke_data, folder):
-    """One utterance video per OMG split and one Aff-Wild2 train video, copied out of the smoke surrogate."""
+    """One utterance video per OMG split and one Aff-Wild train video (its 2017 layout), copied
+    out of the smoke surrogate."""
     import shutil
+
+    from omglib.data.affwild import annotation_paths
 
     src = smoke_data[0]
     omg = folder / "OMG-Emotion"
@@ -219,41 +222,41 @@ def tiny_roots(smoke_data, folder):
         video = omg / split / rows.video[0] / rows.utterance[0]
         video.parent.mkdir(parents=True)
         shutil.copy(src / "omg" / split / rows.video[0] / rows.utterance[0], video)
-    aff = folder / "aff_wild"
-    annotation = min((src / "affwild" / "annotations" / "VA_Set" / "Train_Set").glob("*.txt"))
-    (aff / "annotations" / "VA_Set" / "Train_Set").mkdir(parents=True)
-    shutil.copy(annotation, aff / "annotations" / "VA_Set" / "Train_Set" / annotation.name)
-    (aff / "videos").mkdir()
-    shutil.copy(src / "affwild" / "videos" / f"{annotation.stem}.mp4", aff / "videos" / f"{annotation.stem}.mp4")
+    aff = folder / "aw"
+    name = min(p.stem for p in (src / "affwild" / "annotations" / "train" / "valence").glob("*.txt"))
+    for dimension, path in annotation_paths(aff / "annotations", "train", name).items():
+        path.parent.mkdir(parents=True)
+        shutil.copy(annotation_paths(src / "affwild" / "annotations", "train", name)[dimension], path)
+    (aff / "videos" / "train").mkdir(parents=True)
+    shutil.copy(src / "affwild" / "videos" / "train" / f"{name}.mp4", aff / "videos" / "train" / f"{name}.mp4")
     return omg, aff
 
 
 def test_every_form_of_data_root_lands_in_dataset_split(smoke_data, tmp_path):
-    from omglib.book import context, omg_root
-    from omglib.preprocess.run import data_roots
+    from omglib.book import context, omg_layout
+    from omglib.data.roots import find
 
     omg, aff = tiny_roots(smoke_data, tmp_path / "data")
     config, frames = get_profile("smoke").preprocess, tmp_path / "frames"
     # an OMG root, through `omg run`'s path: pre-processed into <frames>/omg/<split>, found there
     ctx = context("smoke", omg, frames, tmp_path / "results", "cpu", progress=False)
     assert ctx.store("omg", "test").meta["units"] and not (frames / "test").exists()
-    # an Aff-Wild2-layout root: named like Aff-Wild -> affwild; renamed Aff-Wild2 -> affwild2
+    # an Aff-Wild root, recognised by its files: its name says nothing (renamed Aff-Wild2, still Aff-Wild)
     assert set(preprocess(aff, frames, config, workers=1, progress=False)) == {"affwild/train"}
-    assert ctx.store("affwild", "train").meta["layout"] == "affwild2"
+    assert ctx.store("affwild", "train").meta["layout"] == "Aff-Wild, 2017 release layout, videos"
     renamed = aff.rename(tmp_path / "data" / "Aff-Wild2")
-    assert data_roots(renamed) == [("affwild2", renamed)]
-    # a folder of roots: each dataset under its own name (the OMG stores are complete already)
+    assert [f.dataset for f in find(renamed)] == ["affwild"]
+    # a folder of roots: each dataset under its own name (the stores are complete already)
     stores = preprocess(tmp_path / "data", frames, config, workers=1, progress=False)
-    assert set(stores) == {"omg/train", "omg/validation", "omg/test", "affwild2/train"}
-    assert ctx.store("affwild2", "train").meta["data_root"] == str(renamed.resolve())
-    assert omg_root(tmp_path / "data") == omg == omg_root(omg)  # the book's figures find the videos too
+    assert set(stores) == {"omg/train", "omg/validation", "omg/test", "affwild/train"}
+    assert omg_layout(tmp_path / "data").root == omg == omg_layout(omg).root  # the book's figures find the videos too
 
 
 def test_two_roots_of_one_dataset_are_refused(smoke_data, tmp_path):
-    from omglib.preprocess.run import data_roots
+    from omglib.data.roots import find
 
     omg, _ = tiny_roots(smoke_data, tmp_path)
     (tmp_path / "copy").mkdir()
     (tmp_path / "copy" / "omg_TestVideos_WithLabels.csv").write_bytes((omg / "omg_TestVideos_WithLabels.csv").read_bytes())
-    with pytest.raises(OmgError, match="both OMG-Emotion/ and copy/ are omg data"):
-        data_roots(tmp_path)
+    with pytest.raises(OmgError, match="two OMG-Emotion label folders, .*OMG-Emotion and .*copy"):
+        find(tmp_path)

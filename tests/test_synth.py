@@ -12,7 +12,7 @@ import pandas as pd
 import pytest
 
 from omglib.config import SplitCounts, get_profile
-from omglib.data.affwild2 import AffWild2Layout, read_va_annotation
+from omglib.data.roots import find
 from omglib.data.omg import OmgLayout
 from omglib.landmarks import detect_landmarks
 from omglib.synth.generate import generate
@@ -78,11 +78,13 @@ def test_truth_landmarks_agree_with_dlib(smoke_data):
 
 def test_affwild2_layout_and_unannotated_frames(smoke_data):
     out, manifest = smoke_data
+    layouts = {found.dataset: found.layout() for found in find(out)}
+    assert (out / "affwild" / "annotations" / "train" / "valence").is_dir()  # Aff-Wild in its own layout
     for dataset in ("affwild2", "affwild"):
-        entries = AffWild2Layout(out / dataset).read_all()
+        entries = layouts[dataset].read_all()
         assert entries["present"].all() and len(entries) == sum(manifest["counts"][dataset][s]["videos"] for s in manifest["counts"][dataset])
         for row in entries.itertuples():
-            va = read_va_annotation(row.annotation)
+            va = layouts[dataset].read_labels(row)
             frames, _ = _frames(row.path)
             assert len(va) == len(frames)
             truth = np.load(out / dataset / "synth_truth" / row.split / f"{row.name}.npz")

@@ -1,14 +1,17 @@
-"""Aff-Wild2 (and Aff-Wild) valence-arousal annotations with their videos.
+"""Aff-Wild2 valence-arousal annotations with their videos or the organisers' face crops.
 
-On disk, as the ABAW releases ship it::
+On disk, as the ABAW releases ship it (any wrapper folder above; `omglib.data.roots` finds it)::
 
-    <root>/annotations/VA_Set/Train_Set/<name>.txt
-    <root>/annotations/VA_Set/Validation_Set/<name>.txt
-    <root>/<any folders, e.g. batch1/ batch2/ or videos/>/<video>.mp4 | .avi
+    ABAW1 (2020)    annotations/VA_Set/Training_Set/<name>.txt, .../Validation_Set/
+    ABAW2 (2021)    annotations/VA_Set/Train_Set/<name>.txt, .../Validation_Set/
+    ABAW3-6         <n>th ABAW Annotations/.../VA_Estimation_Challenge/Train_Set/, .../Validation_Set/
+    videos          anywhere: batch1/<video>.mp4, batch2/<video>.avi, videos/...
+    crops           cropped_aligned/<name>/00001.jpg ... (112x112; a missing number: no face found)
 
 Each annotation file has the header ``valence,arousal`` and one row per video frame,
 both in [-1, 1]; -5 marks a frame that is not annotated (read as NaN). Videos showing two
-people have one file per person, ``<video>_left.txt`` and ``<video>_right.txt``.
+people have one file per person, ``<video>_left.txt`` and ``<video>_right.txt`` (their crops
+are cropped_aligned/<video>_left/ and _right/). Image k of a crop folder is annotation row k.
 """
 
 from __future__ import annotations
@@ -19,11 +22,13 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from omglib.data.media import Media
 from omglib.errors import DataError, OmgError
 
 NOT_ANNOTATED = -5.0
-SPLIT_DIRS = {"train": "Train_Set", "validation": "Validation_Set", "test": "Test_Set"}
-VIDEO_SUFFIXES = (".mp4", ".avi", ".mkv", ".mov", ".webm")
+SPLITS = ("train", "validation", "test")
+SET_DIRS = {"train": "Train_Set", "validation": "Validation_Set", "test": "Test_Set"}  # ABAW2-6 (the surrogate's)
+SPLIT_DIRS = {**{folder: split for split, folder in SET_DIRS.items()}, "Training_Set": "train"}  # + ABAW1
 SUBJECT_SUFFIXES = ("_left", "_right")
 
 
@@ -70,75 +75,69 @@ def write_va_annotation(path: str | Path, va: np.ndarray) -> None:
     write_text(path, "valence,arousal\n" + body + "\n")
 
 
+ENTRY_COLUMNS = ["split", "name", "video", "side", "annotation", "path", "source", "present"]
+
+
+def frame_entries(split: str, annotations: dict[str, Path], media: Media, frames_from: str = "videos") -> pd.DataFrame:
+    """One row per annotated subject: name (the annotation's), video, side ("left"/"right" for
+    ``<video>_left``/``<video>_right`` of a two-person video, else ""), annotation, path, source
+    ("video" or "crops": the organisers' face crops, cropped_aligned/<name>/), present.
+    ``frames_from`` says which input is read where a subject has both."""
+    videos, crops = media.by_stem(), media.crops_by_name()
+    rows = []
+    for name, annotation in sorted(annotations.items()):
+        video, side = name, ""
+        for suffix in SUBJECT_SUFFIXES:
+            if name not in videos and name.endswith(suffix) and name[: -len(suffix)] in videos:
+                video, side = name[: -len(suffix)], suffix[1:]
+        inputs = {"video": videos.get(video), "crops": crops.get(name)}
+        order = ("crops", "video") if frames_from == "crops" else ("video", "crops")
+        source = next((k for k in order if inputs[k] is not None), "")
+        path = inputs.get(source)
+        rows.append({"split": split, "name": name, "video": video, "side": side if source == "video" else "",
+                     "annotation": str(annotation), "path": str(path) if path else "", "source": source,
+                     "present": path is not None})
+    return pd.DataFrame(rows, columns=ENTRY_COLUMNS)
+
+
 @dataclass(frozen=True)
 class AffWild2Layout:
-    """Finds the VA annotation folders and the matching videos under an Aff-Wild2-layout root."""
+    """An Aff-Wild2 copy: its VA annotation folder (holding Train_Set/ or Training_Set/) and the
+    videos and crop folders of its area (see `omglib.data.roots`)."""
 
-    root: Path
+    labels: Path
+    media: Media
+    frames_from: str = "videos"
 
-    def __post_init__(self) -> None:
-        object.__setattr__(self, "root", Path(self.root))
+    def _folders(self, split: str) -> list[Path]:
+        return [self.labels / d for d, s in SPLIT_DIRS.items() if s == split and (self.labels / d).is_dir()]
 
-    @staticmethod
-    def find_annotation_dir(root: str | Path) -> Path | None:
-        """The folder holding Train_Set/, or None: annotations/VA_Set (ABAW2) or any VA-named
-        folder one or two levels down (e.g. 6th_ABAW_Annotations/VA_Estimation_Challenge).
-        Not deeper, so that a folder *of* datasets is not mistaken for one."""
-        root = Path(root)
-        preferred = root / "annotations" / "VA_Set"
-        if (preferred / SPLIT_DIRS["train"]).is_dir():
-            return preferred
-        for pattern in (f"*/{SPLIT_DIRS['train']}", f"*/*/{SPLIT_DIRS['train']}"):
-            for candidate in sorted(root.glob(pattern)):
-                if candidate.is_dir() and "va" in candidate.parent.name.lower():
-                    return candidate.parent
-        return None
-
-    @classmethod
-    def is_affwild2_root(cls, path: str | Path) -> bool:
-        return cls.find_annotation_dir(path) is not None
-
-    def annotation_dir(self) -> Path:
-        found = self.find_annotation_dir(self.root)
-        if found is None:
-            raise OmgError(f"{self.root}: no annotations/VA_Set/Train_Set folder "
-                           "(point --data-root at the Aff-Wild2 root that holds the VA annotations)")
-        return found
-
-    def video_index(self) -> dict[str, Path]:
-        """Video files under the root by stem (folder structure does not matter)."""
-        return {p.stem: p for p in sorted(self.root.rglob("*"))
-                if p.suffix.lower() in VIDEO_SUFFIXES and not p.name.startswith(".") and p.is_file()}
+    def splits(self) -> list[str]:
+        """The splits the release has annotations for (the VA test labels are not public)."""
+        return [s for s in SPLITS if self._folders(s)]
 
     def read_split(self, split: str) -> pd.DataFrame:
-        """One row per annotation file: name, video (stem of the video file), annotation path,
-        video path, present. Two-subject files map ``x_left``/``x_right`` to video ``x``."""
-        if split not in SPLIT_DIRS:
-            raise OmgError(f"unknown split {split!r}: choose one of {', '.join(SPLIT_DIRS)}")
-        folder = self.annotation_dir() / SPLIT_DIRS[split]
-        if not folder.is_dir():
-            return pd.DataFrame(columns=["split", "name", "video", "annotation", "path", "present"])
-        videos = self.video_index()
-        rows = []
-        for txt in sorted(folder.glob("*.txt")):
-            name = txt.stem
-            video = name
-            if video not in videos:
-                for suffix in SUBJECT_SUFFIXES:
-                    if name.endswith(suffix) and name[: -len(suffix)] in videos:
-                        video = name[: -len(suffix)]
-            path = videos.get(video)
-            rows.append({"split": split, "name": name, "video": video, "annotation": str(txt),
-                         "path": str(path) if path else "", "present": path is not None})
-        return pd.DataFrame(rows, columns=["split", "name", "video", "annotation", "path", "present"])
+        """The split's annotated subjects (`frame_entries`); empty when the release has no such set."""
+        if split not in SPLITS:
+            raise OmgError(f"unknown split {split!r}: choose one of {', '.join(SPLITS)}")
+        folders = self._folders(split)
+        annotations = {p.stem: p for folder in folders for p in sorted(folder.glob("*.txt"))}
+        return frame_entries(split, annotations, self.media, self.frames_from)
+
+    def read_labels(self, entry) -> np.ndarray:
+        return read_va_annotation(entry.annotation)
 
     def read_all(self) -> pd.DataFrame:
-        return pd.concat([self.read_split(s) for s in SPLIT_DIRS], ignore_index=True)
+        return pd.concat([self.read_split(s) for s in self.splits()], ignore_index=True)
 
 
 def summarize(entries: pd.DataFrame) -> pd.DataFrame:
-    """Per split: annotation files, videos present and missing."""
+    """Per split: annotated subjects, how many are present (read from a video file or from the
+    organisers' crops) and missing, and how many are one face of a two-person video."""
     grouped = entries.groupby("split", sort=False)
     table = pd.DataFrame({"annotated": grouped.size(), "present": grouped["present"].sum().astype(int)})
     table["missing"] = table["annotated"] - table["present"]
+    for source, column in (("video", "from_videos"), ("crops", "from_crops")):
+        table[column] = grouped["source"].apply(lambda s, source=source: int((s == source).sum()))
+    table["two_person"] = grouped["side"].apply(lambda s: int((s != "").sum()))
     return table

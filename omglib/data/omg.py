@@ -1,13 +1,15 @@
 """OMG-Emotion: the official label CSVs and the utterance-video layout.
 
-On disk (what the challenge's `prepare_data.py` writes, with our split folder names)::
+On disk (the official CSVs; the challenge's `prepare_data.py` writes each utterance to
+``<target>/<video>/<utterance>`` for whatever target folder the user chose)::
 
-    <data_root>/omg_TrainVideos.csv
-    <data_root>/omg_ValidationVideos.csv
-    <data_root>/omg_TestVideos_WithLabels.csv   (or omg_TestVideos.csv without labels)
-    <data_root>/train/<video>/<utterance>        e.g. train/6d71a2500_2/utterance_19.mp4
-    <data_root>/validation/<video>/<utterance>
-    <data_root>/test/<video>/<utterance>
+    omg_TrainVideos.csv
+    omg_ValidationVideos.csv
+    omg_TestVideos_WithLabels.csv   or   omg_TestVideos_WithoutLabels.csv (the test set before its labels)
+    <any folders: train/, val/, Videos/Train/ ...>/<video>/<utterance>   e.g. .../6d71a2500_2/utterance_19.mp4
+
+An utterance video is found by its ``<video>/<utterance>`` wherever it lies in the dataset's
+area (`omglib.data.roots`); the surrogate writes train/, validation/ and test/ beside the CSVs.
 
 CSV columns: link,start,end,video,utterance,arousal,valence,EmotionMaxVote with arousal
 in [0, 1] and valence in [-1, 1]. Inside omglib both dimensions live in [-1, 1]: the
@@ -18,12 +20,15 @@ never fatal.
 
 from __future__ import annotations
 
+import functools
+import logging
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
+from omglib.data.media import Media, collect
 from omglib.errors import DataError, OmgError
 from omglib.io import atomic_path
 
@@ -31,12 +36,14 @@ SPLITS = ("train", "validation", "test")
 CSV_NAMES = {
     "train": ("omg_TrainVideos.csv",),
     "validation": ("omg_ValidationVideos.csv",),
-    "test": ("omg_TestVideos_WithLabels.csv", "omg_TestVideos.csv"),
+    "test": ("omg_TestVideos_WithLabels.csv", "omg_TestVideos_WithoutLabels.csv"),  # the labelled one first
 }
+ALL_CSV_NAMES = tuple(name for names in CSV_NAMES.values() for name in names)
 ID_COLUMNS = ("link", "start", "end", "video", "utterance")
 LABEL_COLUMNS = ("arousal", "valence", "EmotionMaxVote")
 OMG_COLUMNS = ID_COLUMNS + LABEL_COLUMNS
 SUBMISSION_COLUMNS = ("video", "utterance", "arousal", "valence")
+log = logging.getLogger(__name__)
 EMOTIONS = ("anger", "disgust", "fear", "happy", "neutral", "sad", "surprise")  # EmotionMaxVote 0..6
 
 
@@ -50,14 +57,20 @@ def arousal_to_omg(arousal: np.ndarray | pd.Series | float):
     return (arousal + 1.0) / 2.0
 
 
-def _numeric(frame: pd.DataFrame, column: str, path: Path, lo: float, hi: float) -> pd.Series:
-    """Column as float, with the first bad value reported by file line (header = line 1)."""
+def _numbers(frame: pd.DataFrame, column: str, path: Path) -> pd.Series:
+    """Column as float, with the first value that is not a number reported by file line (header = line 1)."""
     raw = frame[column]
     values = pd.to_numeric(raw, errors="coerce")
     bad = values.isna() | ~np.isfinite(values)
     if bad.any():
         i = int(np.flatnonzero(bad.to_numpy())[0])
         raise DataError(path, f"column {column!r} value {raw.iloc[i]!r} is not a number", line=i + 2)
+    return values.astype(float)
+
+
+def _numeric(frame: pd.DataFrame, column: str, path: Path, lo: float, hi: float) -> pd.Series:
+    """`_numbers`, each in [lo, hi] (a label file's values)."""
+    values = _numbers(frame, column, path)
     out_of_range = (values < lo) | (values > hi)
     if out_of_range.any():
         i = int(np.flatnonzero(out_of_range.to_numpy())[0])
@@ -149,16 +162,28 @@ def write_omg_csv(frame: pd.DataFrame, path: str | Path, columns: tuple[str, ...
 
 def read_predictions(path: str | Path, truth: pd.DataFrame) -> pd.DataFrame:
     """Predictions in the challenge's format (video, utterance, arousal in [0, 1], valence),
-    ordered as ``truth``; every utterance of ``truth`` needs exactly one row."""
+    ordered as ``truth``; every utterance of ``truth`` needs exactly one row.
+
+    Read as the official script reads them: by column name, other columns ignored, a trailing
+    comma on each row (the official README's example) allowed, and values outside the nominal
+    range scored as given (one warning says how many)."""
     path = Path(path)
     if not path.is_file():
         raise DataError(path, "file not found")
-    frame = pd.read_csv(path, dtype={"video": str, "utterance": str}, keep_default_na=False)
+    try:
+        frame = pd.read_csv(path, dtype=str, keep_default_na=False, index_col=False, skipinitialspace=True)
+    except (pd.errors.EmptyDataError, pd.errors.ParserError) as err:
+        raise DataError(path, f"not a valid CSV: {err}") from None
+    frame.columns = [str(c).strip() for c in frame.columns]
     missing = [c for c in SUBMISSION_COLUMNS if c not in frame.columns]
     if missing:
         raise DataError(path, f"missing column(s) {', '.join(missing)}", line=1, fix=f"the header must be {','.join(SUBMISSION_COLUMNS)}")
-    valence = _numeric(frame, "valence", path, -1.0, 1.0)
-    arousal = arousal_from_omg(_numeric(frame, "arousal", path, 0.0, 1.0))
+    valence, arousal = _numbers(frame, "valence", path), _numbers(frame, "arousal", path)
+    outside = int(((valence < -1) | (valence > 1) | (arousal < 0) | (arousal > 1)).sum())
+    if outside:
+        log.warning("%s: %d of %d rows have a value outside valence [-1, 1] or arousal [0, 1]; scored as given",
+                    path, outside, len(frame))
+    arousal = arousal_from_omg(arousal)
     pred = pd.DataFrame({"video": frame["video"].str.strip(), "utterance": frame["utterance"].str.strip(),
                          "valence": valence, "arousal": arousal})
     if pred.duplicated(["video", "utterance"]).any():
@@ -174,16 +199,13 @@ def read_predictions(path: str | Path, truth: pd.DataFrame) -> pd.DataFrame:
 
 @dataclass(frozen=True)
 class OmgLayout:
-    """Where the CSVs and utterance videos of an OMG-layout root live."""
+    """An OMG copy: the folder of its official CSVs and the utterance videos of its area."""
 
-    root: Path
+    root: Path  # the folder holding the CSVs
+    media: Media | None = None  # default: every video under ``root``
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "root", Path(self.root))
-
-    @staticmethod
-    def is_omg_root(path: str | Path) -> bool:
-        return any((Path(path) / name).is_file() for names in CSV_NAMES.values() for name in names)
 
     def csv_path(self, split: str) -> Path:
         if split not in CSV_NAMES:
@@ -194,24 +216,41 @@ class OmgLayout:
         raise OmgError(f"{self.root}: no {' or '.join(CSV_NAMES[split])} "
                        f"(point --data-root at the folder holding the official OMG CSVs)")
 
-    def video_path(self, split: str, video: str, utterance: str) -> Path:
-        return self.root / split / video / utterance
+    def splits(self) -> list[str]:
+        """The splits whose CSV exists (a copy may hold only some)."""
+        return [s for s in SPLITS if any((self.root / n).is_file() for n in CSV_NAMES[s])]
+
+    @functools.cached_property
+    def utterance_videos(self) -> dict[tuple[str, str], Path]:
+        """Utterance files by (video, utterance): ``<video>/<utterance>`` anywhere in the area."""
+        media = self.media if self.media is not None else collect(self.root)
+        found: dict[tuple[str, str], Path] = {}
+        for path in media.videos:
+            key = (path.parent.name, path.name)
+            if key in found:
+                raise OmgError(f"two copies of {key[0]}/{key[1]}: {found[key]} and {path}; keep one")
+            found[key] = path
+        return found
 
     def read_split(self, split: str) -> pd.DataFrame:
-        """The split's utterances plus ``path`` and ``present`` (does the video file exist)."""
+        """The split's utterances plus ``path`` and ``present`` (is its video there). A missing
+        video's path is where the surrogate's layout would keep it (``<split>/<video>/<utterance>``)."""
         frame = read_omg_csv(self.csv_path(split))
         frame["split"] = split
-        frame["path"] = [str(self.video_path(split, v, u)) for v, u in zip(frame["video"], frame["utterance"])]
-        frame["present"] = [Path(p).is_file() for p in frame["path"]]
+        videos = self.utterance_videos
+        paths = [videos.get((v, u)) for v, u in zip(frame["video"], frame["utterance"])]
+        frame["present"] = [p is not None for p in paths]
+        frame["path"] = [str(p if p is not None else self.root / split / v / u)
+                         for p, v, u in zip(paths, frame["video"], frame["utterance"])]
         return frame
 
     def read_all(self) -> pd.DataFrame:
-        """All splits whose CSV exists, concatenated (a root may hold only some splits)."""
-        frames = [self.read_split(s) for s in SPLITS
-                  if any((self.root / n).is_file() for n in CSV_NAMES[s])]
-        if not frames:
+        """All splits whose CSV exists, concatenated."""
+        if not (splits := self.splits()):
             self.csv_path("train")  # raises the error naming the expected files
-        return pd.concat(frames, ignore_index=True)
+        frames = [self.read_split(s) for s in splits]
+        return pd.concat(frames, ignore_index=True).assign(
+            labelled=[f.attrs["has_labels"] for f in frames for _ in range(len(f))])
 
 
 def summarize(utterances: pd.DataFrame) -> pd.DataFrame:
@@ -223,6 +262,8 @@ def summarize(utterances: pd.DataFrame) -> pd.DataFrame:
         "present": grouped["present"].sum().astype(int),
     })
     table["missing"] = table["utterances"] - table["present"]
+    if "labelled" in utterances:
+        table["labelled"] = grouped["labelled"].all()
     return table.reindex([s for s in SPLITS if s in table.index])
 
 

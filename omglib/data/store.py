@@ -83,23 +83,55 @@ class Unit:
     utterance: str
     valence: np.ndarray | float  # per frame (Aff-Wild2) or one value (OMG); NaN when unlabelled
     arousal: np.ndarray | float
+    side: str | None = None  # "left" / "right": which face of a two-person video
+    source: str = "video"  # "video" (a file, or a folder of whole frames) or "crops" (the organisers' face crops)
+
+    @property
+    def part(self) -> str:
+        """Its part file's name: the key, and the input when it is not a video."""
+        return f"{self.key}.npz" if self.source == "video" else f"{self.key}.{self.source}.npz"
+
+
+def labels_digest(units: list[Unit]) -> str:
+    """A digest of every unit's labels: a corrected label file changes it (and so the store's and
+    its results' fingerprints)."""
+    digest = hashlib.sha1()
+    for unit in sorted(units, key=lambda u: u.key):
+        digest.update(unit.key.encode())
+        for values in (unit.valence, unit.arousal):
+            digest.update(np.asarray(values, np.float32).tobytes())
+    return digest.hexdigest()[:16]
+
+
+def _inputs(units: list[Unit]) -> dict[str, str]:
+    """What meta.json records of each unit beyond its key: the side and the input, where not the default."""
+    return {u.key: "/".join(x for x in (u.source if u.source != "video" else "", u.side or "") if x)
+            for u in units if u.side or u.source != "video"}
 
 
 def _config_hash(config_dict: dict) -> str:
-    return hashlib.sha1(json.dumps(config_dict, sort_keys=True).encode()).hexdigest()[:12]
+    """The parts folder's name: the settings that decide a part's content (`PreprocessConfig.processing`)."""
+    from omglib.config import PreprocessConfig
+
+    processing = PreprocessConfig(**config_dict).processing()
+    return hashlib.sha1(json.dumps(processing, sort_keys=True).encode()).hexdigest()[:12]
 
 
 def _process_unit(args: tuple[Unit, Path, dict]) -> tuple[str, dict | None, str | None]:
     """Pre-process one video into its part file; returns (key, stats, error). A failure leaves a
     ``KEY.failed`` note beside the parts, so that a merge of shards knows the video was tried."""
     from omglib.config import PreprocessConfig
-    from omglib.preprocess.pipeline import process_video
+    from omglib.preprocess.pipeline import process_crops, process_video
 
     unit, part, config_dict = args
     if part.is_file():
         return (unit.key, *_part_outcome(part))
+    config = PreprocessConfig(**config_dict)
     try:
-        result = process_video(unit.path, PreprocessConfig(**config_dict))
+        if unit.source == "crops":
+            result = process_crops(unit.path, config, frames=np.size(unit.valence))
+        else:
+            result = process_video(unit.path, config, side=unit.side)
     except DataError as error:
         write_text(part.with_suffix(".failed"), str(error))
         return unit.key, None, str(error)
@@ -140,7 +172,8 @@ def complete(out: Path, units: list[Unit], config_dict: dict) -> bool:
     if not meta_path.is_file():
         return False
     old = json.loads(meta_path.read_text())
-    return old.get("config") == config_dict and old.get("units") == sorted(u.key for u in units)
+    return (old.get("config") == config_dict and old.get("units") == sorted(u.key for u in units)
+            and old.get("labels_digest") == labels_digest(units) and old.get("inputs", {}) == _inputs(units))
 
 
 def build_parts(units: list[Unit], out: str | Path, config_dict: dict, workers: int | None = None,
@@ -151,7 +184,7 @@ def build_parts(units: list[Unit], out: str | Path, config_dict: dict, workers: 
 
     out = Path(out)
     parts = _parts_folder(out, config_dict)
-    jobs = [(u, parts / f"{u.key}.npz", config_dict) for u in sorted(units, key=lambda u: u.key)]
+    jobs = [(u, parts / u.part, config_dict) for u in sorted(units, key=lambda u: u.key)]
     stats, failed = {}, {}
     with tqdm(total=len(jobs), unit="video", desc=f"preprocess {out.name}", disable=not progress) as bar:
         for key, stat, error in imap_unordered(_process_unit, jobs, workers):
@@ -185,7 +218,7 @@ def merge_store(units: list[Unit], out: str | Path, config_dict: dict, extra_met
     parts = _parts_folder(out, config_dict)
     stats, failed, todo = {}, {}, []
     for unit in sorted(units, key=lambda u: u.key):
-        stat, error = _part_outcome(parts / f"{unit.key}.npz")
+        stat, error = _part_outcome(parts / unit.part)
         if stat is not None:
             stats[unit.key] = stat
         elif error is not None:
@@ -212,7 +245,7 @@ def _consolidate(out: Path, units: list[Unit], parts: Path, stats: dict, failed:
         landmarks = np.lib.format.open_memmap(lm_tmp, mode="w+", dtype=np.float32, shape=(total, 68, 2))
         at = 0
         for unit in units:
-            with np.load(parts / f"{unit.key}.npz") as part:
+            with np.load(parts / unit.part) as part:
                 n = len(part["valid"])
                 faces[at : at + n] = part["faces"]
                 landmarks[at : at + n] = part["landmarks"]
@@ -237,6 +270,8 @@ def _consolidate(out: Path, units: list[Unit], parts: Path, stats: dict, failed:
         **extra_meta,
         "config": config_dict,
         "units": [u.key for u in units],
+        "inputs": _inputs(units),  # key -> "left" / "right" (two-person video), "crops" (the organisers' crops)
+        "labels_digest": labels_digest(units),
         "frames": int(total),
         "valid_frames": int(index["valid"].sum()),
         "detection_rate": float(index["valid"].mean()),
@@ -244,7 +279,8 @@ def _consolidate(out: Path, units: list[Unit], parts: Path, stats: dict, failed:
         "no_valid_frames": no_valid,
         "failed": failed,
         "truncated": {k: s["truncated"] for k, s in stats.items() if "truncated" in s},
-        "searches": {k: sum(s[k] for s in stats.values()) for k in ("full_searches", "roi_searches", "tracking_losses")},
+        "searches": {k: sum(s.get(k, 0) for s in stats.values())
+                     for k in ("full_searches", "roi_searches", "tracking_losses", "crop_box_fallbacks")},
         "versions": {"omglib": __version__, "opencv": cv2.__version__, "dlib": dlib.__version__,
                      "numpy": np.__version__, "python": platform.python_version()},
     }

@@ -6,6 +6,12 @@ frame only on the first frame, every ``detect_every`` frames and after losing th
 between, it searches a small region around the previous frame's landmarks. Every frame is
 still searched, so a frame where the detector finds no face is marked invalid instead of
 inheriting the last landmarks.
+
+Two inputs are not whole frames of one person. A two-person Aff-Wild2 video has one annotation
+file per face (``_left``, ``_right``): the tracker starts on the face of that side and keeps
+tracking it (`FaceTracker.side`). The ABAW organisers' crops (cropped_aligned/, 112x112, the face
+already found and roughly aligned) go through `process_crops`: 68 landmarks inside each crop,
+then the same Procrustes alignment and crop size as every other input.
 """
 
 from __future__ import annotations
@@ -13,7 +19,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import cv2
@@ -48,12 +54,14 @@ class FaceTracker:
     """Finds the subject's 68 landmarks frame after frame (see the module docstring)."""
 
     config: PreprocessConfig
+    side: str | None = None  # "left" / "right": follow that face of a two-person video
     previous: np.ndarray | None = None
     since_full: int = 0
     counts: dict = field(default_factory=lambda: {"full_searches": 0, "roi_searches": 0, "tracking_losses": 0})
 
-    def _choose(self, faces: list[tuple[np.ndarray, float]]) -> np.ndarray | None:
-        """The subject: the box overlapping the previous face most, else the largest box."""
+    def _choose(self, faces: list[tuple[np.ndarray, float]], width: int) -> np.ndarray | None:
+        """The subject: the box overlapping the previous face most, else the largest box (with a
+        side: the face furthest to that side; a lone face on the other half of the frame is not it)."""
         if not faces:
             return None
         if self.previous is not None:
@@ -61,6 +69,10 @@ class FaceTracker:
             overlaps = [_iou(box, reference) for box, _ in faces]
             if max(overlaps) > 0.2:
                 return faces[int(np.argmax(overlaps))][0]
+        if self.side is not None:
+            centre = {"left": lambda b: (b[0] + b[2]) / 2, "right": lambda b: width - (b[0] + b[2]) / 2}[self.side]
+            box = min((b for b, _ in faces), key=centre)
+            return box if len(faces) > 1 or centre(box) < width / 2 else None
         return max(faces, key=lambda f: (f[0][2] - f[0][0]) * (f[0][3] - f[0][1]))[0]
 
     def _full(self, frame: np.ndarray) -> list[tuple[np.ndarray, float]]:
@@ -83,11 +95,12 @@ class FaceTracker:
 
     def __call__(self, frame_rgb: np.ndarray) -> np.ndarray | None:
         tracking = self.previous is not None and self.config.detect_every > 1 and self.since_full < self.config.detect_every
-        box = self._choose(self._roi(frame_rgb)) if tracking else None
+        width = frame_rgb.shape[1]
+        box = self._choose(self._roi(frame_rgb), width) if tracking else None
         if tracking and box is None:
             self.counts["tracking_losses"] += 1
         if box is None:
-            box = self._choose(self._full(frame_rgb))
+            box = self._choose(self._full(frame_rgb), width)
         self.previous = None if box is None else predict_landmarks(frame_rgb, box)
         return self.previous
 
@@ -211,19 +224,71 @@ class VideoResult:
     stats: dict
 
 
-def process_video(path: str | Path, config: PreprocessConfig) -> VideoResult:
-    """Every frame of one video through detect -> landmarks -> align -> crop."""
-    tracker = FaceTracker(config)
-    size = config.crop_size
-    faces, landmarks, valid, frames, times = [], [], [], [], []
-    for aligned in aligned_frames(path, config, tracker):
-        found = aligned.crop is not None
-        faces.append(aligned.crop if found else np.zeros((size, size, 3), np.uint8))
-        landmarks.append(aligned.crop_landmarks if found else np.full((68, 2), np.nan, np.float32))
-        valid.append(found)
-        frames.append(aligned.index)
-        times.append(aligned.time)
-    stats = {"frames": len(frames), "valid": int(np.sum(valid)), **tracker.counts}
-    if (short := truncation(path, len(frames))) is not None:
-        stats["truncated"] = short
-    return VideoResult(np.stack(faces), np.stack(landmarks), np.asarray(valid), np.asarray(frames), np.asarray(times), stats)
+def _result(aligned: list[AlignedFrame], size: int, stats: dict) -> VideoResult:
+    """The store's arrays of a sequence of aligned frames (zeros and NaN where no face)."""
+    found = [a.crop is not None for a in aligned]
+    faces = [a.crop if ok else np.zeros((size, size, 3), np.uint8) for a, ok in zip(aligned, found)]
+    landmarks = [a.crop_landmarks if ok else np.full((68, 2), np.nan, np.float32) for a, ok in zip(aligned, found)]
+    return VideoResult(np.stack(faces), np.stack(landmarks), np.asarray(found), np.asarray([a.index for a in aligned]),
+                       np.asarray([a.time for a in aligned]), {"frames": len(aligned), "valid": int(sum(found)), **stats})
+
+
+def process_video(path: str | Path, config: PreprocessConfig, side: str | None = None) -> VideoResult:
+    """Every frame of one video through detect -> landmarks -> align -> crop (``side``: which
+    face of a two-person video, see `FaceTracker`)."""
+    tracker = FaceTracker(config, side=side)
+    aligned = [replace(a, rgb=None) for a in aligned_frames(path, config, tracker)]  # the frames themselves are not kept
+    result = _result(aligned, config.crop_size, tracker.counts)
+    if (short := truncation(path, len(aligned))) is not None:
+        result.stats["truncated"] = short
+    return result
+
+
+CROP_SCALE = 2  # the organisers' 112x112 crops are upscaled (and padded) for the 80-px HOG detector
+CROP_BOX = (0.12, 0.16, 0.88, 0.96)  # where the face lies in an organisers' crop (fractions of its side), if HOG misses it
+
+
+def crop_frames(folder: str | Path, frames: int) -> dict[int, Path]:
+    """The crops of one video by frame index: image ``00001.jpg`` is frame 0 (annotation row 0);
+    a number without an image is a frame without a face. Frames past ``frames`` are dropped."""
+    folder = Path(folder)
+    images = {}
+    for path in sorted(folder.iterdir()):
+        if path.suffix.lower() in IMAGE_SUFFIXES and path.stem.isdigit() and 0 < int(path.stem) <= frames:
+            images[int(path.stem) - 1] = path
+    if not images:
+        raise DataError(folder, f"no numbered crop (00001.jpg ... {frames:05d}.jpg) for the annotation's {frames} frames",
+                        fix="point --data-root at the release's cropped_aligned/ frames, or drop this folder")
+    return images
+
+
+def process_crops(folder: str | Path, config: PreprocessConfig, frames: int) -> VideoResult:
+    """One video's organisers' crops through landmarks -> align -> crop, ``frames`` frames long.
+
+    The crop is padded and upscaled so that dlib's HOG detector can find the face in it; where it
+    does not, the face is taken to fill `CROP_BOX` of the crop. The 68 landmarks come from that
+    box, then the same Procrustes alignment and crop size as a video's frames.
+    """
+    images = crop_frames(folder, frames)
+    aligned, fallbacks = [], 0
+    for index in range(frames):
+        path = images.get(index)
+        crop = moved = found = None
+        if path is not None:
+            image = cv2.imread(str(path), cv2.IMREAD_COLOR)
+            if image is None:
+                raise DataError(path, "unreadable image")
+            side = image.shape[1] * CROP_SCALE
+            pad = side // 4
+            big = cv2.copyMakeBorder(cv2.resize(cv2.cvtColor(image, cv2.COLOR_BGR2RGB), None, fx=CROP_SCALE, fy=CROP_SCALE,
+                                                interpolation=cv2.INTER_CUBIC), pad, pad, pad, pad, cv2.BORDER_REPLICATE)
+            boxes = detect_faces(big, config.upsample, config.detector)
+            if boxes:
+                box = boxes[0][0]
+            else:
+                fallbacks += 1
+                box = np.array(CROP_BOX, np.float32) * np.tile(image.shape[1::-1], 2) * CROP_SCALE + pad
+            found = predict_landmarks(big, box)
+            crop, moved, _ = align(big, found, config.crop_size)
+        aligned.append(AlignedFrame(index, index / FRAME_FOLDER_FPS, None, found, crop, moved))
+    return _result(aligned, config.crop_size, {"crops": len(images), "crop_box_fallbacks": fallbacks})

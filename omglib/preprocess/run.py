@@ -1,14 +1,10 @@
-"""`omg preprocess`: every video of an OMG or Aff-Wild2 root into one FrameStore per split.
+"""`omg preprocess`: every video of every dataset under a data root into one FrameStore per split.
 
-Stores always go to ``<out>/<dataset>/<split>``, whichever of three forms ``data_root`` takes:
-
-    OMG root (the official CSVs at the top)  -> <out>/omg/<split>        train, validation, test
-    Aff-Wild2 root (annotations/VA_Set/...)  -> <out>/affwild2/<split>   train, validation
-      named like Aff-Wild (see `dataset_of`)  -> <out>/affwild/<split>    (Aff-Wild in the Aff-Wild2 layout)
-    a folder of such roots (`omg synth`'s)   -> each of them as above
-
-`omglib.experiments.Context.store` reads the same places, so `omg preprocess`, `omg run`,
-`omg book` and `omg data summary` agree on any of the three forms.
+Stores always go to ``<out>/<dataset>/<split>`` (dataset: omg, affwild2, affwild), wherever the
+data root's datasets lie: `omglib.data.roots` recognises them by their label files (an OMG
+copy, an Aff-Wild2 release of any ABAW year, Aff-Wild 2017, a folder of them, each in the
+wrapper folders its download came in). `omglib.experiments.Context.store` reads the same
+places, so `omg preprocess`, `omg run`, `omg book` and `omg data summary` agree.
 
 Past one machine: ``preprocess_shard(..., shard=(i, n))`` pre-processes a deterministic 1/n of the
 videos (a stable hash of the store and the video's key, so a shard's share does not move when
@@ -27,18 +23,17 @@ from pathlib import Path
 import numpy as np
 
 from omglib.config import PreprocessConfig
-from omglib.data.affwild2 import SPLIT_DIRS, AffWild2Layout, read_va_annotation
-from omglib.data.omg import CSV_NAMES, OmgLayout
+from omglib.data.omg import OmgLayout
+from omglib.data.roots import find
 from omglib.data.store import FrameStore, Unit, build_parts, build_store, complete, merge_store
 from omglib.errors import OmgError
 
 log = logging.getLogger(__name__)
-DATASETS = ("omg", "affwild2", "affwild")
-_AFFWILD_NAME = re.compile(r"affwild(?!2)")
 
 
 def omg_units(layout: OmgLayout, split: str) -> tuple[list[Unit], list[str]]:
-    """Units for the split's present utterance videos, and the missing ones (video/utterance)."""
+    """Units for the split's present utterance videos, and the missing ones (video/utterance).
+    An unlabelled split (the test set without labels) gets NaN labels: pre-processed, predicted, never scored."""
     utterances = layout.read_split(split)
     labelled = utterances.attrs["has_labels"]
     units = [Unit(key=f"{r.video}__{Path(r.utterance).stem}", path=Path(r.path), video=r.video, utterance=r.utterance,
@@ -48,46 +43,16 @@ def omg_units(layout: OmgLayout, split: str) -> tuple[list[Unit], list[str]]:
     return units, missing
 
 
-def affwild_units(layout: AffWild2Layout, split: str) -> tuple[list[Unit], list[str]]:
-    """Units for the split's annotated videos that are present (per-frame labels attached)."""
+def frame_label_units(layout, split: str) -> tuple[list[Unit], list[str]]:
+    """Units for the split's annotated subjects that are present (Aff-Wild2 or Aff-Wild: per-frame
+    labels attached; a video file, with the side of a two-person video, or the organisers' crops)."""
     entries = layout.read_split(split)
     units = []
     for r in entries[entries["present"]].itertuples():
-        va = read_va_annotation(r.annotation)
-        units.append(Unit(key=r.name, path=Path(r.path), video=r.name, utterance="", valence=va[:, 0], arousal=va[:, 1]))
+        va = layout.read_labels(r)
+        units.append(Unit(key=r.name, path=Path(r.path), video=r.name, utterance="", valence=va[:, 0],
+                          arousal=va[:, 1], side=r.side or None, source=r.source))
     return units, entries.loc[~entries["present"], "name"].tolist()
-
-
-def dataset_of(root: Path) -> str | None:
-    """"omg" for an OMG root; for an Aff-Wild2-layout root "affwild" when its folder name, lower-cased
-    without '-', '_', '.' and spaces, holds "affwild" not followed by "2" (Aff-Wild, aff_wild,
-    AffWild1), else "affwild2"; None for anything else."""
-    if OmgLayout.is_omg_root(root):
-        return "omg"
-    if AffWild2Layout.is_affwild2_root(root):
-        return "affwild" if _AFFWILD_NAME.search(re.sub(r"[-_. ]", "", root.name.lower())) else "affwild2"
-    return None
-
-
-def data_roots(data_root: str | Path) -> list[tuple[str, Path]]:
-    """(dataset, root) for a data root in any of the three forms; a user mistake raises OmgError."""
-    data_root = Path(data_root)
-    if not data_root.is_dir():
-        raise OmgError(f"{data_root}: no such folder (pass --data-root an OMG or Aff-Wild2 root, or a folder of them)")
-    if (own := dataset_of(data_root)) is not None:
-        return [(own, data_root)]
-    found: dict[str, Path] = {}
-    for child in sorted(p for p in data_root.iterdir() if p.is_dir()):
-        if (name := dataset_of(child)) is None:
-            continue
-        if name in found:
-            raise OmgError(f"{data_root}: both {found[name].name}/ and {child.name}/ are {name} data; keep one "
-                           "(an Aff-Wild2-layout folder named like affwild, not affwild2, is Aff-Wild)")
-        found[name] = child
-    if not found:
-        raise OmgError(f"{data_root}: neither an OMG root (omg_TrainVideos.csv ...) nor an Aff-Wild2 root "
-                       "(annotations/VA_Set/Train_Set), nor a folder of them")
-    return [(name, found[name]) for name in DATASETS if name in found]
 
 
 @dataclass
@@ -100,40 +65,39 @@ class StoreJob:
     meta: dict
 
 
-def store_jobs(data_root: str | Path, out: str | Path) -> list[StoreJob]:
-    """Every split with a present video, each read once (CSVs, every Aff-Wild2 annotation file)."""
+def store_jobs(data_root: str | Path, out: str | Path, config: PreprocessConfig,
+               dataset: str | None = None) -> list[StoreJob]:
+    """Every split with a present video, each read once (CSVs, every annotation file)."""
     jobs = []
-    for dataset, root in data_roots(data_root):
-        if dataset == "omg":
-            layout = OmgLayout(root)
-            found = [(s, *omg_units(layout, s)) for s in CSV_NAMES if any((root / n).is_file() for n in CSV_NAMES[s])]
-        else:
-            layout = AffWild2Layout(root)
-            found = [(s, *affwild_units(layout, s)) for s in SPLIT_DIRS]
-        for split, units, missing in found:
+    for found in find(data_root, dataset):
+        layout = found.layout(config.frames_from)
+        units_of = omg_units if found.format == "omg" else frame_label_units
+        for split in layout.splits():
+            units, missing = units_of(layout, split)
             if missing:
-                log.warning("%s %s: %d videos missing (skipped), e.g. %s", root, split, len(missing), missing[0])
+                log.warning("%s %s: %d videos missing (skipped), e.g. %s", found.area, split, len(missing), missing[0])
             if not units:
                 if missing:  # a split without annotations (e.g. no Validation_Set) is not worth a warning
-                    log.warning("%s %s: no video present, nothing to pre-process", root, split)
+                    log.warning("%s %s: no video present, nothing to pre-process", found.area, split)
                 continue
-            meta = {"data_root": str(root.resolve()), "layout": "omg" if dataset == "omg" else "affwild2",
-                    "split": split, "missing_videos": missing}
-            jobs.append(StoreJob(f"{dataset}/{split}", Path(out) / dataset / split, units, meta))
+            meta = {"data_root": str(found.area.resolve()), "labels": str(found.labels.resolve()),
+                    "layout": found.describe(config.frames_from), "split": split, "missing_videos": missing}
+            jobs.append(StoreJob(f"{found.dataset}/{split}", Path(out) / found.dataset / split, units, meta))
     return jobs
 
 
 def preprocess(data_root: str | Path, out: str | Path, config: PreprocessConfig, workers: int | None = None,
-               progress: bool = True) -> dict[str, FrameStore]:
+               progress: bool = True, dataset: str | None = None) -> dict[str, FrameStore]:
     """Build (or resume, or consolidate shards into) the FrameStore of every split; keys like "omg/train"."""
     return {job.name: build_store(job.units, job.path, config.to_dict(), workers=workers, progress=progress,
-                                  extra_meta=job.meta) for job in store_jobs(data_root, out)}
+                                  extra_meta=job.meta) for job in store_jobs(data_root, out, config, dataset)}
 
 
-def incomplete(data_root: str | Path, out: str | Path, config: PreprocessConfig) -> list[str]:
+def incomplete(data_root: str | Path, out: str | Path, config: PreprocessConfig, dataset: str | None = None) -> list[str]:
     """The stores of ``data_root`` that ``out`` does not hold complete at ``config`` (what
     `preprocess` would still compute)."""
-    return [job.name for job in store_jobs(data_root, out) if not complete(job.path, job.units, config.to_dict())]
+    return [job.name for job in store_jobs(data_root, out, config, dataset)
+            if not complete(job.path, job.units, config.to_dict())]
 
 
 def parse_shard(text: str) -> tuple[int, int]:
@@ -152,18 +116,20 @@ def in_shard(store: str, key: str, shard: tuple[int, int]) -> bool:
 
 
 def preprocess_shard(data_root: str | Path, out: str | Path, config: PreprocessConfig, shard: tuple[int, int],
-                     workers: int | None = None, progress: bool = True) -> dict[str, tuple[int, int, int]]:
+                     workers: int | None = None, progress: bool = True,
+                     dataset: str | None = None) -> dict[str, tuple[int, int, int]]:
     """Pre-process shard (i, n)'s videos into per-video parts, without consolidating;
     per store: (videos done, videos failed, videos in the whole store)."""
     done = {}
-    for job in store_jobs(data_root, out):
+    for job in store_jobs(data_root, out, config, dataset):
         units = [u for u in job.units if in_shard(job.name, u.key, shard)]
         stats, failed = build_parts(units, job.path, config.to_dict(), workers=workers, progress=progress)
         done[job.name] = (len(stats), len(failed), len(job.units))
     return done
 
 
-def merge(data_root: str | Path, out: str | Path, config: PreprocessConfig) -> dict[str, FrameStore]:
+def merge(data_root: str | Path, out: str | Path, config: PreprocessConfig,
+          dataset: str | None = None) -> dict[str, FrameStore]:
     """Consolidate the shards' parts into every split's store; refuses while a video has no part."""
     return {job.name: merge_store(job.units, job.path, config.to_dict(), extra_meta=job.meta)
-            for job in store_jobs(data_root, out)}
+            for job in store_jobs(data_root, out, config, dataset)}

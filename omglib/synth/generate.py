@@ -1,8 +1,9 @@
 """`omg synth`: write the surrogate datasets in the real datasets' layouts.
 
     <out>/omg/        OMG-Emotion layout: the three official CSV names + <split>/<video>/<utterance>.mp4
-    <out>/affwild2/   Aff-Wild2 layout: annotations/VA_Set/{Train,Validation}_Set/*.txt + videos/*.mp4
-    <out>/affwild/    the same layout, smaller (stands in for Aff-Wild)
+    <out>/affwild2/   Aff-Wild2 layout (ABAW2): annotations/VA_Set/{Train,Validation}_Set/*.txt + videos/*.mp4
+    <out>/affwild/    Aff-Wild layout, smaller: annotations/{train,test}/{valence,arousal}/*.txt +
+                      videos/{train,test}/*.mp4 (Aff-Wild's test set is the pre-training's validation set)
     <out>/*/synth_truth/<split>/<video>.npz   per-frame truth (not part of the real formats)
     <out>/manifest.json   seed, generator version, profile, counts, checksums, label ceiling
 
@@ -24,7 +25,8 @@ import numpy as np
 import pandas as pd
 
 from omglib.config import Profile
-from omglib.data.affwild2 import SPLIT_DIRS, write_va_annotation
+from omglib.data.affwild import annotation_paths, write_values
+from omglib.data.affwild2 import SET_DIRS, write_va_annotation
 from omglib.data.omg import CSV_NAMES, SPLITS, OmgLayout, read_omg_csv, write_omg_csv
 from omglib.errors import OmgError
 from omglib.io import remove_stale_temporaries, write_json
@@ -51,7 +53,7 @@ class VideoJob:
     name: str
     spec: VideoSpec
     truth_path: Path
-    annotation_path: Path | None = None  # Aff-Wild2 layout only
+    annotations: tuple[Path, ...] = ()  # Aff-Wild2: the VA file; Aff-Wild: the valence and arousal files
 
     @property
     def frames(self) -> int:
@@ -154,8 +156,11 @@ def plan_omg(profile: Profile, out: Path, seed: int, labels_from: Path | None = 
     return jobs, pd.DataFrame(rows)
 
 
+AFFWILD_FOLDERS = {"train": "train", "validation": "test"}  # the surrogate's splits as Aff-Wild's release names them
+
+
 def plan_affwild(profile: Profile, out: Path, seed: int, dataset: str) -> list[VideoJob]:
-    """Aff-Wild2-layout videos with per-frame labels (``dataset`` = affwild2 or affwild)."""
+    """Videos with per-frame labels in their dataset's layout (``dataset`` = affwild2 or affwild)."""
     cfg = profile.synth
     counts, frame_range = (cfg.affwild2_videos, cfg.affwild2_frames) if dataset == "affwild2" else (cfg.affwild_videos, cfg.affwild_frames)
     root = out / dataset
@@ -168,15 +173,20 @@ def plan_affwild(profile: Profile, out: Path, seed: int, dataset: str) -> list[V
             n = int(rng.integers(frame_range[0], frame_range[1] + 1))
             name = f"{'' if dataset == 'affwild2' else 'aw'}{split[0]}{k + 1}-{int(cfg.fps)}-{width}x{height}"
             latent = labels.va_trajectory(rng, n, cfg.fps, mean=AFFWILD_MEAN)
-            spec = VideoSpec(identity, latent, (Segment(root / "videos" / f"{name}.mp4", 0, n),), cfg.fps,
+            if dataset == "affwild2":
+                video = root / "videos" / f"{name}.mp4"
+                annotations = (root / "annotations" / "VA_Set" / SET_DIRS[split] / f"{name}.txt",)
+            else:
+                video = root / "videos" / AFFWILD_FOLDERS[split] / f"{name}.mp4"
+                annotations = tuple(annotation_paths(root / "annotations", AFFWILD_FOLDERS[split], name).values())
+            spec = VideoSpec(identity, latent, (Segment(video, 0, n),), cfg.fps,
                              cfg.frame_size, float(rng.uniform(*cfg.face_width)), int(rng.integers(2**31)))
-            jobs.append(VideoJob(dataset, split, name, spec, root / "synth_truth" / split / f"{name}.npz",
-                                 root / "annotations" / "VA_Set" / SPLIT_DIRS[split] / f"{name}.txt"))
+            jobs.append(VideoJob(dataset, split, name, spec, root / "synth_truth" / split / f"{name}.npz", annotations))
     return jobs
 
 
 def _job_done(job: VideoJob) -> bool:
-    return is_complete(job.spec, job.truth_path) and (job.annotation_path is None or job.annotation_path.is_file())
+    return is_complete(job.spec, job.truth_path) and all(p.is_file() for p in job.annotations)
 
 
 def _run_job(job: VideoJob) -> tuple[str, int, bool]:
@@ -184,7 +194,7 @@ def _run_job(job: VideoJob) -> tuple[str, int, bool]:
     if _job_done(job):
         return job.name, job.frames, False
     write_video(job.spec, job.truth_path)
-    if job.annotation_path is not None:
+    if job.annotations:
         with np.load(job.truth_path) as truth:
             visible = truth["visible"]
         rng = np.random.default_rng([job.spec.seed, 1])
@@ -193,7 +203,11 @@ def _run_job(job: VideoJob) -> tuple[str, int, bool]:
         for start in np.flatnonzero(rng.random(len(va)) < UNANNOTATED_RATE / job.spec.fps):
             unannotated[start : start + int(rng.uniform(0.5, 3) * job.spec.fps)] = True
         va[unannotated] = np.nan
-        write_va_annotation(job.annotation_path, va)
+        if job.dataset == "affwild2":
+            write_va_annotation(job.annotations[0], va)
+        else:
+            for path, values in zip(job.annotations, va.T):
+                write_values(path, values)
     return job.name, job.frames, True
 
 
@@ -254,8 +268,8 @@ def generate(profile: Profile, out: str | Path, workers: int | None = None, seed
         counts["visible_frames"] += visible
         for segment in job.spec.segments:
             manifest["checksums"][str(segment.path.relative_to(out))] = files[segment.path.name]
-        if job.annotation_path is not None:
-            manifest["checksums"][str(job.annotation_path.relative_to(out))] = sha256(job.annotation_path)
+        for path in job.annotations:
+            manifest["checksums"][str(path.relative_to(out))] = sha256(path)
     for split in omg_splits:
         manifest["checksums"][str((root / CSV_NAMES[split][0]).relative_to(out))] = sha256(root / CSV_NAMES[split][0])
         part = utterances[utterances["split"] == split]
