@@ -23,7 +23,14 @@ def _pair(y_true, y_pred) -> tuple[np.ndarray, np.ndarray]:
         raise ValueError(f"y_true has {t.size} values, y_pred {p.size}")
     if t.size == 0:
         raise ValueError("no values to score")
+    _labelled(t)
     return t, p
+
+
+def _labelled(t: np.ndarray) -> None:
+    """Labels must be numbers: NaN truth (an unlabelled split) is refused, never scored."""
+    if np.isnan(t).any():
+        raise ValueError(f"{int(np.isnan(t).sum())} labels are NaN: an unlabelled split cannot be scored")
 
 
 def ccc(y_true, y_pred) -> float:
@@ -186,6 +193,7 @@ def _stacked(y_true, y_pred) -> tuple[np.ndarray, np.ndarray]:
         raise ValueError(f"y_true has shape {t.shape}, y_pred {p.shape[1:]} per seed")
     if t.shape[0] == 0:
         raise ValueError("no values to score")
+    _labelled(t)
     return t, p
 
 

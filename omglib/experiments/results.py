@@ -173,9 +173,23 @@ class Scores:
     n_utterances: int
     quadrant_mse: list[dict] = field(default_factory=list)
 
+    @property
+    def scored(self) -> bool:
+        return not np.isnan(self.ccc_mean)
+
+    @classmethod
+    def unscored(cls, truth: pd.DataFrame) -> Scores:
+        """The record of an unlabelled split (the test set without labels): predicted, never scored."""
+        counts = {"n_videos": int(truth["video"].nunique()), "n_utterances": len(truth)}
+        return cls(**{f.name: (np.nan, np.nan) if f.name.startswith("ci_") else np.nan
+                      for f in fields(cls) if f.name not in (*counts, "quadrant_mse")}, **counts)
+
     @classmethod
     def of(cls, truth: pd.DataFrame, estimates: np.ndarray, reps: int = 1000, seed: int = 0) -> Scores:
-        """Scores of (G, 2) ``estimates`` against ``truth`` (video, utterance, valence, arousal)."""
+        """Scores of (G, 2) ``estimates`` against ``truth`` (video, utterance, valence, arousal);
+        `unscored` when the truth has no labels."""
+        if truth[list(DIMENSIONS)].isna().all().all():
+            return cls.unscored(truth)
         pred = truth[["video", "utterance"]].assign(valence=estimates[:, 0], arousal=estimates[:, 1])
         final, per_video = omg_ccc(truth, pred), omg_ccc_per_video(truth, pred)
         out: dict = {"ccc_valence": final["valence"], "ccc_arousal": final["arousal"],
@@ -326,8 +340,11 @@ def summarise(ctx: Context, exp: Experiment, results: list[SeedResult], folders:
     truth, final = seed_predictions(folders)
     _, raw = seed_predictions(folders, "_raw")
     va = truth[list(DIMENSIONS)].to_numpy(np.float64)
-    by_video = resampled_ccc(va, final, reps, ctx.cnn_seed, clusters=truth["video"].to_numpy())
-    by_utterance = resampled_ccc(va, final, reps, ctx.cnn_seed)
+    if np.isnan(va).all():  # an unlabelled test split: no interval to draw
+        by_video = by_utterance = np.full((1, len(DIMENSIONS)), np.nan)
+    else:
+        by_video = resampled_ccc(va, final, reps, ctx.cnn_seed, clusters=truth["video"].to_numpy())
+        by_utterance = resampled_ccc(va, final, reps, ctx.cnn_seed)
     ci = {"ci_mean": interval(by_video.mean(1))}
     for d, dim in enumerate(DIMENSIONS):
         ci[f"ci_{dim}"], ci[f"ci_utterance_{dim}"] = interval(by_video[:, d]), interval(by_utterance[:, d])
