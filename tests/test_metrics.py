@@ -120,3 +120,19 @@ def test_paired_bootstrap_over_seeds_and_dimensions():
     assert same["difference"] == 0 and same["low"] == same["high"] == 0
     replicates = resampled_ccc(truth, good, reps=50, clusters=video)
     assert replicates.shape == (50, 2)
+
+
+def test_an_unlabelled_split_is_never_scored():
+    from omglib.experiments.results import Scores
+    from omglib.metrics import paired_bootstrap, resampled_ccc
+
+    nan = np.full(4, np.nan)
+    for score in (lambda: ccc(nan, np.zeros(4)), lambda: resampled_ccc(nan, np.zeros(4), reps=5),
+                  lambda: paired_bootstrap(nan, np.zeros(4), np.ones(4), reps=5)):
+        with pytest.raises(ValueError, match="unlabelled split cannot be scored"):
+            score()  # NaN labels against a constant would otherwise "agree" perfectly (CCC 1)
+    truth = pd.DataFrame({"video": ["a", "a", "b", "b"], "utterance": ["1", "2", "1", "2"], "valence": nan, "arousal": nan})
+    scores = Scores.of(truth, np.zeros((4, 2)), reps=5)
+    assert not scores.scored and np.isnan([scores.ccc_valence, scores.ccc_mean, *scores.ci_arousal]).all()
+    assert (scores.n_videos, scores.n_utterances) == (2, 4)
+    assert Scores.of(truth.assign(valence=[0.1, 0.2, 0.3, 0.4], arousal=0.0), np.zeros((4, 2)), reps=5).scored

@@ -43,8 +43,8 @@ ID_COLUMNS = ("link", "start", "end", "video", "utterance")
 LABEL_COLUMNS = ("arousal", "valence", "EmotionMaxVote")
 OMG_COLUMNS = ID_COLUMNS + LABEL_COLUMNS
 SUBMISSION_COLUMNS = ("video", "utterance", "arousal", "valence")
-log = logging.getLogger(__name__)
 EMOTIONS = ("anger", "disgust", "fear", "happy", "neutral", "sad", "surprise")  # EmotionMaxVote 0..6
+log = logging.getLogger(__name__)
 
 
 def arousal_from_omg(arousal: np.ndarray | pd.Series | float):
