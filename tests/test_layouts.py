@@ -136,6 +136,12 @@ def test_every_abaw_release_of_affwild2_in_its_wrapper_folders(smoke_data, tmp_p
     assert found["affwild2"]["splits"]["train"] == {"annotated": 2, "present": 2, "missing": 0, "from_videos": 2,
                                                     "from_crops": 0, "two_person": 0}
     assert release.split()[-1].split("_")[-1] in found["affwild2"]["layout"]
+    done = omg_cli("preprocess", "--data-root", str(root), "--out", str(tmp_path / "frames"), "--profile", "smoke",
+                   "--workers", "2", "--quiet")
+    assert done.returncode == 0, done.stderr
+    store = FrameStore.open(tmp_path / "frames" / "affwild2" / "train")
+    assert store.meta["units"] == ["t1-25-640x360", "t2-25-640x360"] and store.meta["detection_rate"] > 0.9
+    assert store.meta["layout"] == found["affwild2"]["layout"]
 
 
 def test_affwild_2017_as_released_inside_a_folder_of_datasets(smoke_data, tmp_path):
