@@ -272,7 +272,7 @@ def write_utterances(folder: Path, split: str, groups: pd.DataFrame, raw: np.nda
 def read_utterances(folder: Path, split: str = "test") -> pd.DataFrame:
     """A run's stored utterance table (truth, raw and post-processed estimates)."""
     return pd.read_csv(Path(folder) / f"utterances_{split}.csv", dtype={"video": str, "utterance": str},
-                       keep_default_na=False)
+                       keep_default_na=False, na_values={"valence_true": [""], "arousal_true": [""]})  # unlabelled
 
 
 # ---------------------------------------------------------------- over seeds
