@@ -208,9 +208,10 @@ def _cmd_run(args: argparse.Namespace) -> None:
         return
     print(f"{len(summaries)} experiments x seeds {list(ctx.seeds)} in {time.perf_counter() - tic:.0f} s "
           f"({processes}); mean over seeds (sd) [95% video-cluster interval]:")
-    if any(s.n_test_utterances and s.ccc_valence != s.ccc_valence for s in summaries.values()):  # NaN: no labels
-        print(f"the test split of {ctx.frames} has no labels (omg_TestVideos_WithoutLabels.csv): its predictions are "
-              "in each run's predictions.csv, unscored (NaN below); score them with `omg evaluate` once labelled")
+    if any(s.split != "test" for s in summaries.values()):
+        print(f"the test split of {ctx.frames} has no labels (omg_TestVideos_WithoutLabels.csv), so it cannot be scored: "
+              "its predictions are in each run's predictions.csv (`omg evaluate` scores them once labelled), and the "
+              "scores below are on validation, which also chose each model (optimistic)")
     for name, s in summaries.items():
         print(f"{name:58s} V {s.ccc_valence:6.3f} ({s.sd_valence:.3f}) [{s.ci_valence[0]:.2f}, {s.ci_valence[1]:.2f}]"
               f"  A {s.ccc_arousal:6.3f} ({s.sd_arousal:.3f}) [{s.ci_arousal[0]:.2f}, {s.ci_arousal[1]:.2f}]")

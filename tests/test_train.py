@@ -215,3 +215,34 @@ def test_a_retrained_run_is_the_same_bit_for_bit(smoke_run):
     again = load_model(X.folder(ctx, X.BEST_3RNN, 1) / "model.pt").state_dict()
     for key, value in weights.items():
         torch.testing.assert_close(again[key], value, rtol=0, atol=0)
+
+
+def test_without_test_labels_the_tables_report_validation(smoke_run, tmp_path):
+    """The official test file without labels: runs keep their test predictions, and the tables,
+    intervals and claims score validation instead, saying so (`Summary.split`)."""
+    import shutil
+    from dataclasses import replace as copy
+
+    from omglib.experiments.results import Scores, SeedResult, summarise
+
+    ctx, labelled = smoke_run
+    unlabelled = copy(ctx, results=tmp_path / "results")
+    exp = X.get(X.BEST_3RNN)
+    folders, results = [], []
+    for seed in ctx.seeds:
+        folder = X.folder(unlabelled, exp.name, seed)
+        shutil.copytree(X.folder(ctx, exp.name, seed), folder)
+        table = pd.read_csv(folder / "utterances_test.csv")
+        table.assign(valence_true=np.nan, arousal_true=np.nan).to_csv(folder / "utterances_test.csv", index=False)
+        result = X.load(ctx, exp.name, seed)
+        gone = Scores.unscored(table)
+        result = copy(result, test=gone, test_raw=gone)
+        result.write(folder)
+        folders.append(folder)
+        results.append(SeedResult.read(folder))
+    summary = summarise(unlabelled, exp, results, folders)
+    assert labelled.split == "test" and summary.split == "validation"
+    assert summary.ccc_valence == pytest.approx(np.mean([r.validation.ccc_valence for r in results]))
+    assert summary.n_test_utterances == len(pd.read_csv(folders[0] / "utterances_validation.csv"))
+    assert np.isfinite([*summary.ci_valence, *summary.ci_arousal]).all()
+    assert pd.read_csv(folders[0] / "predictions.csv")["valence"].notna().all()  # still predicted for submission

@@ -17,7 +17,6 @@ from omglib.experiments.schedule import seed_runs
 from omglib.metrics import DIMENSIONS, paired_bootstrap
 
 VERDICTS = ("holds", "does not hold", "cannot tell at this size")
-UNSCORED = "not scored: the test split has no labels"
 
 
 def table(ctx: Context, number: int, post_processed: bool = True) -> pd.DataFrame:
@@ -49,12 +48,11 @@ def _predictions(ctx: Context, name: str, column: str = "") -> tuple[pd.DataFram
 
 
 def compare(ctx: Context, claim: Claim) -> dict:
-    """The paired video-cluster bootstrap of one claim on the test split."""
+    """The paired video-cluster bootstrap of one claim on the scored split (test, or validation
+    where the test split has no labels)."""
     truth, better = _predictions(ctx, claim.better)
     _, than = _predictions(ctx, claim.than, "_raw" if claim.post_processing else "")
     va = truth[list(DIMENSIONS)].to_numpy(np.float64)
-    if np.isnan(va).all():  # the official test file without labels: predicted, never scored
-        return {"difference": np.nan, "low": np.nan, "high": np.nan, "p_value": np.nan, "verdict": UNSCORED}
     test = paired_bootstrap(va, better, than, ctx.profile.train.bootstrap, ctx.cnn_seed, clusters=truth["video"].to_numpy())
     return {**test, "verdict": verdict(test["low"], test["high"])}
 

@@ -253,6 +253,20 @@ class SeedResult(_Record):
     provenance: dict
     config: dict
 
+    @property
+    def scored_split(self) -> str:
+        """The split its tables report: test, or validation where the test split has no labels
+        (validation also chose the model and post-processing, so it reads optimistic)."""
+        return "test" if self.test.scored else "validation"
+
+    @property
+    def reported(self) -> Scores:
+        return self.test if self.test.scored else self.validation
+
+    @property
+    def reported_raw(self) -> Scores:
+        return self.test_raw if self.test.scored else self.validation_raw
+
     @classmethod
     def _decode(cls, data: dict) -> SeedResult | None:
         if "test" not in data:  # written by an older omglib: re-run
@@ -305,31 +319,39 @@ class Summary(_Record):
     raw_ccc_mean: float
     val_ccc_mean: float  # validation, post-processed, mean over seeds (for choosing, never test)
     per_seed: list[dict]  # seed, cnn_seed, ccc_valence, ccc_arousal, ccc_mean, wall_seconds
-    n_test_videos: int
+    n_test_videos: int  # of the scored split
     n_test_utterances: int
     cnn_seeds: dict | None = None  # frame CNNs: the same over seeds whose CNN pre-training used that seed too
     wall_seconds: float = 0.0
+    split: str = "test"  # what the means and intervals score: `SeedResult.scored_split`
 
     FILE = "summary.json"
 
 
 def _spread(results: list[SeedResult]) -> dict:
-    values = np.array([[r.test.ccc_valence, r.test.ccc_arousal, r.test.ccc_mean] for r in results])
+    values = np.array([[r.reported.ccc_valence, r.reported.ccc_arousal, r.reported.ccc_mean] for r in results])
     sd = values.std(0, ddof=1) if len(values) > 1 else np.zeros(3)
     return {"seeds": [r.seed for r in results], "ccc_valence": float(values[:, 0].mean()),
             "ccc_arousal": float(values[:, 1].mean()), "ccc_mean": float(values[:, 2].mean()),
             "sd_valence": float(sd[0]), "sd_arousal": float(sd[1]), "sd_mean": float(sd[2])}
 
 
-def seed_predictions(folders: list[Path], column: str = "") -> tuple[pd.DataFrame, np.ndarray]:
-    """The test truth (video, utterance, valence, arousal) and the (S, G, 2) estimates of
-    each run in ``folders``; ``column`` "_raw" for the estimates before post-processing."""
-    tables = [read_utterances(f) for f in folders]
+def scored_split(folder: Path) -> str:
+    """"test", or "validation" when the run's test split has no labels (`SeedResult.scored_split`)."""
+    return "validation" if read_utterances(folder)["valence_true"].isna().all() else "test"
+
+
+def seed_predictions(folders: list[Path], column: str = "", split: str | None = None) -> tuple[pd.DataFrame, np.ndarray]:
+    """The truth (video, utterance, valence, arousal) and the (S, G, 2) estimates of each run in
+    ``folders`` on ``split`` (default: the scored split); ``column`` "_raw" for the estimates
+    before post-processing."""
+    split = split or scored_split(folders[0])
+    tables = [read_utterances(f, split) for f in folders]
     truth = tables[0][["video", "utterance", "valence_true", "arousal_true"]].rename(
         columns={"valence_true": "valence", "arousal_true": "arousal"})
     for folder, t in zip(folders, tables):
         if not t[["video", "utterance"]].equals(tables[0][["video", "utterance"]]):
-            raise OmgError(f"{folder}: its test utterances differ from {folders[0]}'s; re-run both (`omg run --force`)")
+            raise OmgError(f"{folder}: its {split} utterances differ from {folders[0]}'s; re-run both (`omg run --force`)")
     return truth, np.stack([t[[f"{d}{column}" for d in DIMENSIONS]].to_numpy(np.float64) for t in tables])
 
 
@@ -337,14 +359,11 @@ def summarise(ctx: Context, exp: Experiment, results: list[SeedResult], folders:
               own_cnn: list[SeedResult] | None = None) -> Summary:
     """Aggregate the seed runs of ``exp`` and write its summary.json."""
     reps = ctx.profile.train.bootstrap
-    truth, final = seed_predictions(folders)
-    _, raw = seed_predictions(folders, "_raw")
+    split = results[0].scored_split
+    truth, final = seed_predictions(folders, split=split)
     va = truth[list(DIMENSIONS)].to_numpy(np.float64)
-    if np.isnan(va).all():  # an unlabelled test split: no interval to draw
-        by_video = by_utterance = np.full((1, len(DIMENSIONS)), np.nan)
-    else:
-        by_video = resampled_ccc(va, final, reps, ctx.cnn_seed, clusters=truth["video"].to_numpy())
-        by_utterance = resampled_ccc(va, final, reps, ctx.cnn_seed)
+    by_video = resampled_ccc(va, final, reps, ctx.cnn_seed, clusters=truth["video"].to_numpy())
+    by_utterance = resampled_ccc(va, final, reps, ctx.cnn_seed)
     ci = {"ci_mean": interval(by_video.mean(1))}
     for d, dim in enumerate(DIMENSIONS):
         ci[f"ci_{dim}"], ci[f"ci_utterance_{dim}"] = interval(by_video[:, d]), interval(by_utterance[:, d])
@@ -352,16 +371,16 @@ def summarise(ctx: Context, exp: Experiment, results: list[SeedResult], folders:
     summary = Summary(
         experiment=exp.name, profile=ctx.profile.name, seeds=spread["seeds"],
         **{k: spread[k] for k in ("ccc_valence", "ccc_arousal", "ccc_mean", "sd_valence", "sd_arousal", "sd_mean")}, **ci,
-        raw_ccc_valence=float(np.mean([r.test_raw.ccc_valence for r in results])),
-        raw_ccc_arousal=float(np.mean([r.test_raw.ccc_arousal for r in results])),
-        raw_ccc_mean=float(np.mean([r.test_raw.ccc_mean for r in results])),
+        raw_ccc_valence=float(np.mean([r.reported_raw.ccc_valence for r in results])),
+        raw_ccc_arousal=float(np.mean([r.reported_raw.ccc_arousal for r in results])),
+        raw_ccc_mean=float(np.mean([r.reported_raw.ccc_mean for r in results])),
         val_ccc_mean=float(np.mean([r.validation.ccc_mean for r in results])),
-        per_seed=[{"seed": r.seed, "cnn_seed": r.cnn_seed, "ccc_valence": r.test.ccc_valence,
-                   "ccc_arousal": r.test.ccc_arousal, "ccc_mean": r.test.ccc_mean,
+        per_seed=[{"seed": r.seed, "cnn_seed": r.cnn_seed, "ccc_valence": r.reported.ccc_valence,
+                   "ccc_arousal": r.reported.ccc_arousal, "ccc_mean": r.reported.ccc_mean,
                    "wall_seconds": r.provenance["wall_seconds"]} for r in results],
         n_test_videos=int(truth["video"].nunique()), n_test_utterances=len(truth),
         cnn_seeds=_spread(own_cnn) if own_cnn else None,
-        wall_seconds=float(sum(r.provenance["wall_seconds"] for r in results + (own_cnn or []))))
+        wall_seconds=float(sum(r.provenance["wall_seconds"] for r in results + (own_cnn or []))), split=split)
     summary.write(ctx.folder / exp.slug)
     return summary
 
