@@ -88,8 +88,10 @@ class Unit:
 
     @property
     def part(self) -> str:
-        """Its part file's name: the key, and the input when it is not a video."""
-        return f"{self.key}.npz" if self.source == "video" else f"{self.key}.{self.source}.npz"
+        """Its part file's name: the key, the side, and the input when it is not a video (a part
+        written before sides were tracked is never taken for one)."""
+        tags = [t for t in (self.side, self.source if self.source != "video" else None) if t]
+        return ".".join([self.key, *tags, "npz"])
 
 
 def labels_digest(units: list[Unit]) -> str:

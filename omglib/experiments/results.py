@@ -118,7 +118,7 @@ def code_version() -> str:
 
 def store_fingerprint(store: FrameStore) -> dict:
     """What a result depends on of a store: its settings, videos, frame counts and labels."""
-    return {k: store.meta[k] for k in ("config", "units", "frames", "valid_frames", "labels_digest")}
+    return {k: store.meta.get(k) for k in ("config", "units", "frames", "valid_frames", "labels_digest")}
 
 
 def fingerprint(*parts) -> str:
