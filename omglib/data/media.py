@@ -60,10 +60,9 @@ class Media:
 
     def crops_by_name(self) -> dict[str, Path]:
         """Crop folders by video name: cropped_aligned/ before cropped/ when a copy has both."""
-        order = sorted(self.crops, key=lambda p: CROP_FOLDERS.index(p.parent.name))
         chosen: dict[str, Path] = {}
         for kind in CROP_FOLDERS:
-            chosen.update({k: v for k, v in _unique((p.name, p) for p in order if p.parent.name == kind).items()
+            chosen.update({k: v for k, v in _unique((p.name, p) for p in self.crops if p.parent.name == kind).items()
                            if k not in chosen})
         return chosen
 
