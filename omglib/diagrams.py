@@ -256,9 +256,10 @@ def gru_figure(name: str = "CNN-3RNN-2nd-pool_last-pool_fc", profile: str | Prof
 
 
 def paper_figures(profile: str | Profile | ModelConfig = "quick") -> dict[str, object]:
-    """Figs. 4-7 as {file stem: matplotlib Figure}."""
+    """Figs. 4-7 as {file stem: matplotlib Figure}. The drawings carry no figure number: the
+    book's captions number them (and name the paper's figure)."""
     drawn = {}
-    for stem, (number, name, kind) in FIGURES.items():
+    for stem, (_, name, kind) in FIGURES.items():
         draw = network_figure if kind == "network" else gru_figure
-        drawn[stem] = draw(name, profile, title=f"{number}: {name}" if kind == "network" else f"{number}: each RNN of {name}")
+        drawn[stem] = draw(name, profile, title=name if kind == "network" else f"each RNN of {name}")
     return drawn

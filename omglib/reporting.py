@@ -1,4 +1,6 @@
-"""Figures the book shows; each returns a matplotlib Figure and never calls plt.show()."""
+"""Figures the book shows (each returns a matplotlib Figure drawn under `omglib.plots`'s one
+theme and never calls plt.show(); a chapter shows it with `omglib.plots.image`), the paper's
+published numbers, and the tables and sentences the chapters print."""
 
 from __future__ import annotations
 
@@ -6,12 +8,14 @@ from pathlib import Path
 
 import numpy as np
 
+from omglib.plots import PALETTE, legend_below, pyplot
+
 
 def surrogate_va_grid(size: int = 5, seed: int = 0, identities: int = 2):
     """A grid of rendered surrogate faces across the VA space (valence left to right, arousal
     bottom to top), one block per identity, with the frame-level cues switched on and the
     emotion-free noise off, so that what each cue does is visible."""
-    import matplotlib.pyplot as plt
+    plt = pyplot()
 
     from omglib.synth.face import Identity, build_assets, expression_state, render_face
 
@@ -44,7 +48,7 @@ def preprocessing_steps(video, frames: int = 4, crop_size: int = 96):
     """Sec. 4 step by step for a few evenly spaced frames of ``video``: the frame with the
     detection box and 68 landmarks, the 5 anchor points, and the aligned crop with the
     template's anchor points."""
-    import matplotlib.pyplot as plt
+    plt = pyplot()
 
     from omglib.errors import DataError
     from omglib.landmarks import detect_faces, five_points, predict_landmarks
@@ -147,7 +151,7 @@ def rows_plot(table, source: str = "surrogate", title: str = ""):
     """Each row's valence and arousal CCC: mean over seeds (dot), 95% video-cluster interval
     (bar), and the paper's number on the real OMG test set (cross), so that a reader sees the
     comparison before reading a number."""
-    import matplotlib.pyplot as plt
+    plt = pyplot()
 
     names = list(table["experiment"])
     fig, axes = plt.subplots(1, 2, figsize=(11, 0.45 * len(names) + 1.4), sharey=True)
@@ -156,25 +160,25 @@ def rows_plot(table, source: str = "surrogate", title: str = ""):
         mean = table[f"ccc_{key}"].to_numpy(float)
         ci = np.array([c if isinstance(c, (list, tuple)) else (np.nan, np.nan) for c in table[f"ci_{key}"]], float)
         # a percentile interval need not contain the point (tiny test sets): bars stop at the point
-        ax.errorbar(mean, y, xerr=np.clip([mean - ci[:, 0], ci[:, 1] - mean], 0, None), fmt="o", color="tab:blue", capsize=3,
+        ax.errorbar(mean, y, xerr=np.clip([mean - ci[:, 0], ci[:, 1] - mean], 0, None), fmt="o", color=PALETTE[0], capsize=3,
                     label=f"this book ({source}): mean over seeds, 95% interval")
         paper = [PAPER_CCC.get(n, (np.nan, np.nan))[0 if key == "valence" else 1] for n in names]
-        ax.scatter(paper, y, marker="x", color="tab:red", zorder=3, label="paper (real OMG)")
+        ax.scatter(paper, y, marker="x", color=PALETTE[1], zorder=3, label="paper (real OMG)")
         ax.axvline(0, color="grey", lw=0.6)
         ax.set_xlabel(f"test CCC, {label}")
     axes[0].set_yticks(y, names, fontsize=8)
-    axes[0].legend(fontsize=7, loc="lower left")
-    fig.suptitle(title, fontsize=10)
+    fig.suptitle(title)
     fig.tight_layout()
+    legend_below(fig, *axes[0].get_legend_handles_labels(), columns=2)
     return fig
 
 
 def claims_forest(claims):
     """A forest plot of the claims table: each claim's difference in mean CCC (this book, mean
     over seeds, 95% paired video-cluster interval, coloured by verdict) and the paper's (cross)."""
-    import matplotlib.pyplot as plt
+    plt = pyplot()
 
-    colours = {"holds": "tab:green", "does not hold": "tab:red", "cannot tell at this size": "tab:grey"}
+    colours = {"holds": PALETTE[2], "does not hold": PALETTE[1], "cannot tell at this size": "#767676"}
     y = np.arange(len(claims))[::-1]
     fig, ax = plt.subplots(figsize=(9, 0.45 * len(claims) + 1.2))
     for yi, (_, row) in zip(y, claims.iterrows()):
@@ -186,31 +190,31 @@ def claims_forest(claims):
     ax.axvline(0, color="grey", lw=0.8)
     ax.set_yticks(y, claims["claim"], fontsize=8)
     ax.set_xlabel("difference in mean CCC ((V + A) / 2), better minus worse")
-    ax.legend(fontsize=7, loc="lower right")
     fig.tight_layout()
+    legend_below(fig, *ax.get_legend_handles_labels(), columns=2)
     return fig
 
 
 def fit_curves(histories: dict, title: str = ""):
     """Training CCC (dashed, mean over the epoch's batches) and validation CCC (solid) per epoch
     of each run in ``histories`` (label -> history.csv frame): a gap is over-fitting, a flat
-    line a network that does not learn."""
-    import matplotlib.pyplot as plt
-
-    fig, axes = plt.subplots(1, 2, figsize=(12, 3.6), sharey=True)
+    line a network that does not learn. Up to eight runs get eight distinct colours."""
+    plt = pyplot()
+    fig, axes = plt.subplots(1, 2, figsize=(10, 3.8), sharey=True)
     for i, (label, history) in enumerate(histories.items()):
-        colour = f"C{i % 10}"
+        colour = PALETTE[i % len(PALETTE)]
         for ax, dim in zip(axes, ("valence", "arousal")):
             ax.plot(history["epoch"], history[f"val_ccc_{dim}"], color=colour, marker=".", label=label)
             if f"train_ccc_{dim}" in history:
                 ax.plot(history["epoch"], history[f"train_ccc_{dim}"], color=colour, ls="--", alpha=0.7)
     for ax, dim in zip(axes, ("valence", "arousal")):
-        ax.set_title(f"{dim}: validation (solid) and training (dashed) CCC", fontsize=9)
-        ax.set_xlabel("epoch")
+        ax.set(title=f"{dim}: validation (solid), training (dashed)", xlabel="epoch")
+        ax.xaxis.set_major_locator(plt.MaxNLocator(integer=True))
         ax.axhline(0, color="grey", lw=0.5)
-    axes[1].legend(fontsize=7, loc="best")
-    fig.suptitle(title, fontsize=10)
+    axes[0].set_ylabel("CCC")
+    fig.suptitle(title)
     fig.tight_layout()
+    legend_below(fig, *axes[0].get_legend_handles_labels(), columns=min(4, len(histories)))
     return fig
 
 
@@ -283,96 +287,99 @@ def table8(best_rows, source: str = "surrogate"):
     return out.rename_axis("method")
 
 def va_histograms(utterances, bins: int = 20):
-    """Fig. 3: per split, the 2-D histogram of (valence, arousal) with both marginals."""
-    import matplotlib.pyplot as plt
+    """Fig. 3: per split, the 2-D histogram of (valence, arousal) (seaborn, with a colour bar
+    counting utterances per cell) and both marginals."""
+    import seaborn as sns
 
+    plt = pyplot()
     splits = list(dict.fromkeys(utterances["split"]))
-    fig = plt.figure(figsize=(4.2 * len(splits), 4.4))
-    grid = fig.add_gridspec(2, 2 * len(splits), width_ratios=[4, 1] * len(splits), height_ratios=[1, 4],
-                            hspace=0.05, wspace=0.05)
+    fig = plt.figure(figsize=(4.6 * len(splits), 4.6))
+    grid = fig.add_gridspec(2, 3 * len(splits), width_ratios=[4, 1, 0.25] * len(splits), height_ratios=[1, 4],
+                            hspace=0.06, wspace=0.08)
     edges = np.linspace(-1, 1, bins + 1)
     for i, split in enumerate(splits):
         part = utterances[utterances["split"] == split]
-        main = fig.add_subplot(grid[1, 2 * i])
-        main.hist2d(part["valence"], part["arousal"], bins=[edges, edges], cmap="viridis")
-        main.set_xlabel("valence")
-        main.set_ylabel("arousal" if i == 0 else "")
-        top = fig.add_subplot(grid[0, 2 * i], sharex=main)
-        top.hist(part["valence"], bins=edges, color="tab:blue")
-        top.set_title(f"{split} ({len(part)} utterances)", fontsize=10)
+        main = fig.add_subplot(grid[1, 3 * i])
+        sns.histplot(part, x="valence", y="arousal", bins=[edges, edges], cmap="viridis", cbar=True, ax=main,
+                     cbar_ax=fig.add_subplot(grid[1, 3 * i + 2]), cbar_kws={"label": "utterances per cell"})
+        main.set(xlim=(-1, 1), ylim=(-1, 1), xlabel="valence", ylabel="arousal (omglib scale)" if i == 0 else "")
+        top = fig.add_subplot(grid[0, 3 * i], sharex=main)
+        sns.histplot(part, x="valence", bins=edges, color=PALETTE[0], ax=top)
+        top.set_title(f"{split} ({len(part)} utterances)")
         top.axis("off")
-        side = fig.add_subplot(grid[1, 2 * i + 1], sharey=main)
-        side.hist(part["arousal"], bins=edges, orientation="horizontal", color="tab:orange")
+        side = fig.add_subplot(grid[1, 3 * i + 1], sharey=main)
+        sns.histplot(part, y="arousal", bins=edges, color=PALETTE[1], ax=side)
         side.axis("off")
     return fig
 
 
 def utterance_statistics(utterances):
-    """Utterance durations and utterances per video, per split."""
-    import matplotlib.pyplot as plt
+    """Utterance durations and utterances per video, per split (seaborn step histograms)."""
+    import seaborn as sns
 
-    fig, (left, right) = plt.subplots(1, 2, figsize=(11, 3.6))
-    for split, part in utterances.groupby("split", sort=False):
-        left.hist(part["end"] - part["start"], bins=30, alpha=0.5, label=split)
-        right.hist(part.groupby("video").size(), bins=20, alpha=0.5, label=split)
-    left.set_xlabel("utterance duration (s)")
-    right.set_xlabel("utterances per video")
-    for ax in (left, right):
-        ax.set_ylabel("count")
-        ax.legend()
+    plt = pyplot()
+    table = utterances.assign(duration=utterances["end"] - utterances["start"])
+    per_video = table.groupby(["split", "video"], sort=False).size().rename("utterances per video").reset_index()
+    fig, (left, right) = plt.subplots(1, 2, figsize=(10, 3.6))
+    sns.histplot(table, x="duration", hue="split", bins=30, element="step", ax=left)
+    sns.histplot(per_video, x="utterances per video", hue="split", discrete=True, element="step", ax=right, legend=False)
+    left.set(xlabel="utterance duration (s)", ylabel="utterances")
+    right.set(ylabel="videos")
+    right.xaxis.set_major_locator(plt.MaxNLocator(integer=True))
+    sns.move_legend(left, "upper right", title="split", fontsize="small")
     fig.tight_layout()
     return fig
 
 
 def training_curves(ctx, names: list[str], seed: int | None = None):
     """Training loss and validation CCC per epoch (OMG stage) of each experiment (one seed)."""
-    import matplotlib.pyplot as plt
     import pandas as pd
 
     from omglib.experiments import folder
 
-    fig, (loss_ax, val_ax, ar_ax) = plt.subplots(1, 3, figsize=(14, 3.6))
-    for name in names:
+    plt = pyplot()
+    fig, (loss_ax, val_ax, ar_ax) = plt.subplots(1, 3, figsize=(11, 3.6))
+    for i, name in enumerate(names):
         path = folder(ctx, name, seed) / "history.csv"
         if not path.is_file():
             continue
         history = pd.read_csv(path)
-        loss_ax.plot(history["epoch"], history["loss"], marker=".", label=name)
-        val_ax.plot(history["epoch"], history["val_ccc_valence"], marker=".", label=name)
-        ar_ax.plot(history["epoch"], history["val_ccc_arousal"], marker=".", label=name)
-    for ax, title in ((loss_ax, "training loss (Eq. 3)"), (val_ax, "validation CCC, valence"),
-                      (ar_ax, "validation CCC, arousal")):
-        ax.set_title(title, fontsize=10)
-        ax.set_xlabel("epoch")
-    loss_ax.legend(fontsize=7)
+        style = {"color": PALETTE[i % len(PALETTE)], "marker": ".", "label": name}
+        loss_ax.plot(history["epoch"], history["loss"], **style)
+        val_ax.plot(history["epoch"], history["val_ccc_valence"], **style)
+        ar_ax.plot(history["epoch"], history["val_ccc_arousal"], **style)
+    for ax, title, label in ((loss_ax, "training loss (Eq. 3)", "loss (1 - CCC)"), (val_ax, "validation, valence", "CCC"),
+                             (ar_ax, "validation, arousal", "CCC")):
+        ax.set(title=title, xlabel="epoch", ylabel=label)
+        ax.xaxis.set_major_locator(plt.MaxNLocator(integer=True))
     fig.tight_layout()
+    legend_below(fig, *loss_ax.get_legend_handles_labels(), columns=min(len(names), 3))
     return fig
 
 
 def postprocessing_sweep(ctx, name: str, seed: int | None = None):
-    """Validation CCC per window of the median filter and of the utterance smoothing (one seed)."""
-    import matplotlib.pyplot as plt
+    """Validation CCC per window of the median filter and of the utterance smoothing (one seed; seaborn)."""
     import pandas as pd
+    import seaborn as sns
 
     from omglib.experiments import folder
 
+    plt = pyplot()
     sweep = pd.read_csv(folder(ctx, name, seed) / "postprocessing_sweep.csv")
-    fig, axes = plt.subplots(1, 2, figsize=(10, 3.4))
+    fig, axes = plt.subplots(1, 2, figsize=(10, 3.4), sharey=True)
     for ax, (stage, part) in zip(axes, sweep.groupby("stage", sort=False)):
-        for dim, line in part.groupby("dimension"):
-            ax.plot(line["window"], line["ccc"], marker="o", label=dim)
+        sns.lineplot(part, x="window", y="ccc", hue="dimension", marker="o", ax=ax, legend=ax is axes[0])
         ax.set_xscale("log", base=2)
-        ax.set_xlabel(f"{stage.replace('_', ' ')} (frames)" if stage == "median_window" else "smoothing window (utterances)")
-        ax.set_ylabel("validation CCC")
-        ax.legend()
-    fig.suptitle(name, fontsize=10)
+        ax.set(xlabel="median window (frames)" if stage == "median_window" else "smoothing window (utterances)",
+               ylabel="validation CCC")
+    fig.suptitle(name)
     fig.tight_layout()
     return fig
 
 
 def va_errors(ctx, name: str, seed: int | None = None):
     """Test utterances in the VA space: an arrow from the label to the prediction (one seed)."""
-    import matplotlib.pyplot as plt
+    plt = pyplot()
 
     from omglib.experiments import utterances
 
@@ -384,31 +391,33 @@ def va_errors(ctx, name: str, seed: int | None = None):
     ax.axhline(0, color="grey", lw=0.5)
     ax.axvline(0, color="grey", lw=0.5)
     ax.set(xlim=(-1, 1), ylim=(-1, 1), xlabel="valence", ylabel="arousal (omglib scale)", title=f"{name}: label -> prediction")
-    ax.legend(loc="lower right")
+    legend_below(ax, columns=1)
     return fig
 
 
 def va_traces(ctx, name: str, videos: int = 3, seed: int | None = None):
     """Per-utterance labels and predictions along the first test videos (one seed)."""
-    import matplotlib.pyplot as plt
-
     from omglib.experiments import utterances
 
+    plt = pyplot()
     table = utterances(ctx, name, seed)
     chosen = list(dict.fromkeys(table["video"]))[:videos]
-    fig, axes = plt.subplots(2, len(chosen), figsize=(4.2 * len(chosen), 5), squeeze=False, sharey=True)
+    fig, axes = plt.subplots(2, len(chosen), figsize=(3.6 * len(chosen), 5), squeeze=False, sharey=True)
     for col, video in enumerate(chosen):
         part = table[table["video"] == video].reset_index(drop=True)
         for row, dim in enumerate(("valence", "arousal")):
             ax = axes[row, col]
-            ax.plot(part.index, part[f"{dim}_true"], marker="o", label="label")
-            ax.plot(part.index, part[f"{dim}_raw"], marker=".", ls=":", label="prediction")
-            ax.plot(part.index, part[dim], marker="x", label="post-processed")
+            ax.plot(part.index + 1, part[f"{dim}_true"], marker="o", color=PALETTE[0], label="label")
+            ax.plot(part.index + 1, part[f"{dim}_raw"], marker=".", ls=":", color=PALETTE[1], label="prediction")
+            ax.plot(part.index + 1, part[dim], marker="x", color=PALETTE[2], label="post-processed")
             ax.set_ylim(-1, 1)
-            ax.set_title(f"video {video}: {dim}", fontsize=9)
+            ax.set_title(f"video {video}: {dim}")
             ax.set_xlabel("utterance")
-    axes[0, 0].legend(fontsize=7)
+            ax.xaxis.set_major_locator(plt.MaxNLocator(integer=True))
+        axes[0, col].set_ylabel("valence" if col == 0 else "")
+        axes[1, col].set_ylabel("arousal" if col == 0 else "")
     fig.tight_layout()
+    legend_below(fig, *axes[0, 0].get_legend_handles_labels())
     return fig
 
 
