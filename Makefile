@@ -15,7 +15,7 @@ CHECKOUT_HASH := $(shell pwd | sha1sum | cut -c1-12)
 DEPS_STAMP := $(VENV)/.deps-$(DEPS_HASH)
 EDITABLE_STAMP := $(VENV)/.editable-$(CHECKOUT_HASH)-$(DEPS_HASH)
 
-.PHONY: env lock book publish data preprocess test figures browser clean help
+.PHONY: env lock book publish data preprocess test figures browser site-checks clean help
 
 help:
 	@echo "make book   set up, then data, pre-processing, Tables 3-6 and the site ($(PROFILE) profile) into book/_build/html"
@@ -74,6 +74,12 @@ browser:
 	@command -v chromium >/dev/null || { \
 		SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
 		$$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium >/dev/null; }
+
+# The accessibility gate's tools (axe-core, puppeteer-core), pinned by package-lock.json:
+# node tests/site/axe.mjs SITE_HTML runs axe-core on every page in Debian's Chromium.
+site-checks: browser
+	@command -v npm >/dev/null || { echo "npm not found: install Node.js 18+ (with npm) first"; exit 1; }
+	npm ci --no-audit --no-fund --silent
 
 # The main job: data, pre-processing, every experiment of Tables 3-6, the notebooks, the site.
 book: env browser
