@@ -443,8 +443,14 @@ def claims_display(claims):
         "paper (real OMG): V, A": [f"{r['paper difference V']:+.3f}, {r['paper difference A']:+.3f}" for _, r in claims.iterrows()],
         "this book: mean of V and A (95% interval)": [f"{r.difference:+.3f} [{r.low:+.3f}, {r.high:+.3f}]"
                                                      for r in claims.itertuples()]})
+    shown["p_value"] = [p_value(p) for p in claims["p_value"]]
     return shown[["claim", "comparison", "paper (real OMG): V, A", "this book: mean of V and A (95% interval)", "p_value",
                   "verdict"]].rename(columns={"p_value": "p"}).set_index("claim")
+
+
+def p_value(p: float) -> str:
+    """A bootstrap p-value as a reader reads it: "< 0.001" below the resolution, else 3 decimals."""
+    return "< 0.001" if p < 0.001 else f"{p:.3f}"
 
 
 def claims_table(ctx, source: str, keyword: str = ""):

@@ -41,3 +41,9 @@ def test_table8_puts_the_books_rows_in_their_own_labelled_columns():
 def test_table8_names_missing_columns():
     with pytest.raises(OmgError, match="ccc_arousal"):
         reporting.table8(pd.DataFrame({"experiment": ["VNet"], "ccc_valence": [0.1]}))
+
+
+def test_p_values_below_the_bootstrap_resolution_read_as_less_than():
+    from omglib.reporting import p_value
+
+    assert p_value(0.0) == "< 0.001" and p_value(0.0004) == "< 0.001" and p_value(0.44) == "0.440"
