@@ -134,7 +134,8 @@ def comparison(table, source: str = "surrogate"):
         paper = PAPER_CCC.get(row["experiment"], (np.nan, np.nan))
         cells = {"seeds": row["seeds"]}
         for key, label in (("valence", "V"), ("arousal", "A")):
-            cells[f"{label} ({source})"] = f"{row[f'ccc_{key}']:.3f} ± {row[f'sd_{key}']:.3f}" if row["seeds"] else ""
+            spread = f" ± {row[f'sd_{key}']:.3f}" if row["seeds"] > 1 else ""  # one seed (the floor): no spread
+            cells[f"{label} ({source})"] = f"{row[f'ccc_{key}']:.3f}{spread}" if row["seeds"] else ""
             cells[f"{label} 95% CI ({source})"] = _interval(row[f"ci_{key}"])
         if row["sd_mean_cnn_seeds"] == row["sd_mean_cnn_seeds"]:  # frame CNNs: the spread over CNN pre-training seeds too
             cells[f"mean, CNN seeds too ({source})"] = f"{row['ccc_mean_cnn_seeds']:.3f} ± {row['sd_mean_cnn_seeds']:.3f}"
@@ -423,15 +424,31 @@ def va_traces(ctx, name: str, videos: int = 3, seed: int | None = None):
 
 def caption(ctx, summaries: dict) -> str:
     """What every number of a chapter's tables is: a mean over which seeds, sharing what, with
-    which interval, on how many test videos."""
-    first = next(iter(summaries.values()))
-    shared = (f"The frame-by-frame CNN pre-training is shared by the seeds (seed {ctx.cnn_seed}); for the frame CNNs "
-              "a further column seeds the pre-training too, to show the spread that sharing hides. "
-              if ctx.profile.train.share_cnn else "Each seed also seeds its CNN's pre-training. ")
-    return (f"CCC on the test split: mean over {len(first.seeds)} training seeds ({', '.join(map(str, first.seeds))}) "
+    which interval, on how many videos of which split (validation where the test split has no
+    labels), and what the linear floor is when the table has it."""
+    from omglib.experiments import LINEAR_PROBE
+
+    floor = LINEAR_PROBE in summaries
+    first = next((s for name, s in summaries.items() if name != LINEAR_PROBE), summaries.get(LINEAR_PROBE))
+    split = first.split
+    frame_cnn_column = any(s.cnn_seeds for s in summaries.values())
+    shared = ("The frame-by-frame CNN pre-training is shared by the seeds (seed {}). {}".format(
+        ctx.cnn_seed, "For the frame CNNs a further column seeds the pre-training too, to show the spread that "
+        "sharing hides. " if frame_cnn_column else "") if ctx.profile.train.share_cnn
+        else "Each seed also seeds its CNN's pre-training. ")
+    return (f"CCC on the {split} split: mean over {len(first.seeds)} training seeds ({', '.join(map(str, first.seeds))}) "
             f"± the standard deviation across seeds; seeds change initialisation, shuffling and dropout, the data stay "
             f"fixed. {shared}Intervals: 95% bootstrap of the mean over seeds, resampling the "
-            f"{first.n_test_videos} test videos ({first.n_test_utterances} utterances)."
+            f"{first.n_test_videos} {split} videos ({first.n_test_utterances} utterances)."
+            + (f" {LINEAR_PROBE}: ridge regression on the FrameStores' own inputs (faces at 32x32, landmarks, their "
+               "1 s mean and frame difference; penalty chosen on validation), one closed-form fit with no seed; a "
+               "network below it has not learned what its inputs hold. It is not a network of the paper."
+               if floor else "")
+            + (f" The label ceiling (a perfect model, held back by the simulated annotators) is V {ceiling[0]:.3f}, "
+               f"A {ceiling[1]:.3f} on this split: each row reads between the floor and it."
+               if (ceiling := ctx.label_ceiling(split)) else "")
+            + (f" {split.capitalize()} also chose the models and post-processing, so these numbers read optimistic."
+               if split != "test" else "")
             + (f" Profile settings changed from {ctx.profile.name}'s: {', '.join(ctx.profile.overrides)}."
                if ctx.profile.overrides else ""))
 

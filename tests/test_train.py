@@ -161,9 +161,10 @@ def test_decision_fusion_weights_members_by_validation_ccc(smoke_run):
 
 
 def test_every_table_row_is_an_experiment_with_members_first():
-    assert [len(X.TABLES[t]) for t in (3, 4, 5, 6)] == [10, 9, 8, 6]
+    assert [len(X.TABLES[t]) for t in (3, 4, 5, 6)] == [11, 10, 9, 7]  # each with the linear floor first
+    assert all(X.TABLES[t][0].name == X.LINEAR_PROBE for t in X.TABLES)
     order = [e.name for e in X.table_order([3, 4, 5, 6])]
-    assert len(order) == len(set(order)) == 26  # 33 rows, 7 shared between tables
+    assert len(order) == len(set(order)) == 27  # 37 rows, 10 shared between tables
     for e in X.table_order([3, 4, 5, 6]):
         assert all(order.index(m) < order.index(e.name) for m in e.members)
     assert X.get("cnn-3rnn-2nd-pool-last-pool-fc-aff-wild").pretrain == "affwild"

@@ -14,7 +14,7 @@ import pandas as pd
 
 from omglib.experiments.analysis import claims, compare, table, verdict
 from omglib.experiments.catalogue import (BEST_1RNN, BEST_3RNN, CLAIMS, DECISION_FUSION, EXPERIMENTS, FUSION_RNN,
-                                          PRETRAIN_NAMES, TABLES, Claim, Experiment, get, table_order, with_members)
+                                          LINEAR_PROBE, PRETRAIN_NAMES, TABLES, Claim, Experiment, get, table_order, with_members)
 from omglib.experiments.pipeline import cnn_run, pretrained_cnn, run_seed, status
 from omglib.experiments.results import (Context, Scores, SeedResult, Summary, load, load_summary, read_utterances,
                                         seed_folder as folder)
@@ -37,7 +37,8 @@ def cnn_history(ctx: Context, backbone: str, pretrain: str | None, seed: int | N
     return pd.read_csv(cnn_run(ctx, backbone, pretrain, ctx.cnn_seed if seed is None else seed).folder / "history.csv")
 
 
-__all__ = ["BEST_1RNN", "BEST_3RNN", "CLAIMS", "DECISION_FUSION", "EXPERIMENTS", "FUSION_RNN", "PRETRAIN_NAMES", "TABLES",
+__all__ = ["BEST_1RNN", "BEST_3RNN", "CLAIMS", "DECISION_FUSION", "EXPERIMENTS", "FUSION_RNN", "LINEAR_PROBE",
+           "PRETRAIN_NAMES", "TABLES",
            "Claim", "Context", "Experiment", "Scores", "SeedResult", "Summary", "claims", "cnn_history", "compare", "folder",
            "get", "history",
            "load", "load_summary", "pretrained_cnn", "run", "run_seed", "status", "table", "table_order", "utterances",

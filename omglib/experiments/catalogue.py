@@ -2,7 +2,8 @@
 
 An experiment is a network of the registry plus a recipe: which data its CNN was pre-trained
 on (Aff-Wild2 by default, as in Table 3; Aff-Wild; or none, "from scratch") and whether the
-landmarks are an input (Table 6). Fusion rows name the experiments they fuse.
+landmarks are an input (Table 6). Fusion rows name the experiments they fuse. The linear
+probe (`omglib.probe`) is no network of the paper: it is each table's floor.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ DECISION_FUSION = "Decision-Level Fusion"
 BEST_1RNN = "CNN-1RNN-2nd-pool_last-pool_fc"
 BEST_3RNN = "CNN-3RNN-2nd-pool_last-pool_fc"
 FUSION_RNN = "Model-level Fusion + RNN"
+LINEAR_PROBE = "Linear probe (floor)"
 PRETRAIN_NAMES = {"affwild2": "Aff-Wild2", "affwild": "Aff-Wild", None: "from scratch"}
 CNN_OF_BACKBONE = {"vgg16": "VGG-Face", "resnet50": "ResNet-50", "densenet121": "DenseNet-121"}
 
@@ -32,6 +34,8 @@ class Experiment:
 
     @property
     def name(self) -> str:
+        if self.is_probe:
+            return self.model
         tags = [] if self.pretrain == "affwild2" else [PRETRAIN_NAMES[self.pretrain]]
         tags += [] if self.landmarks else ["no landmarks"]
         return self.model + (f" ({', '.join(tags)})" if tags else "")
@@ -42,7 +46,7 @@ class Experiment:
 
     @property
     def backbone(self) -> str | None:
-        if self.model == DECISION_FUSION:
+        if self.model in (DECISION_FUSION, LINEAR_PROBE):
             return None
         return registry.FRAME_CNNS.get(self.model) or registry.CNN_RNNS.get(self.model) or "vgg16"
 
@@ -51,9 +55,15 @@ class Experiment:
         return self.model in registry.FRAME_CNNS
 
     @property
+    def is_probe(self) -> bool:
+        """The linear floor: fitted in closed form on the FrameStore's inputs, no CNN, no seed."""
+        return self.model == LINEAR_PROBE
+
+    @property
     def trained(self) -> bool:
-        """False for decision fusion, which only combines its members' estimates."""
-        return self.model != DECISION_FUSION
+        """Whether it trains a network on a CNN: not decision fusion (it combines its members'
+        estimates), not the linear probe."""
+        return self.model not in (DECISION_FUSION, LINEAR_PROBE)
 
 
 def _variant(model: str, pretrain: str | None = "affwild2", landmarks: bool = True) -> Experiment:
@@ -64,12 +74,13 @@ def _variant(model: str, pretrain: str | None = "affwild2", landmarks: bool = Tr
     return Experiment(model, pretrain, landmarks, members)
 
 
+_FLOOR = [Experiment(LINEAR_PROBE)]
 TABLES: dict[int, list[Experiment]] = {
-    3: [_variant(m) for m in ("VGG-Face", "DenseNet-121", "ResNet-50", "AffWildNet", "DenseNet-RNN", BEST_1RNN,
+    3: _FLOOR + [_variant(m) for m in ("VGG-Face", "DenseNet-121", "ResNet-50", "AffWildNet", "DenseNet-RNN", BEST_1RNN,
                               BEST_3RNN, DECISION_FUSION, "Model-level Fusion + FC", FUSION_RNN)],
-    4: [_variant(m, p) for m in (BEST_1RNN, BEST_3RNN, FUSION_RNN) for p in (None, "affwild", "affwild2")],
-    5: [_variant(f"CNN-3RNN-{'_'.join(taps)}") for taps in registry.TABLE5_TAPS],
-    6: [_variant(m, landmarks=lm) for m in (BEST_1RNN, BEST_3RNN, FUSION_RNN) for lm in (False, True)],
+    4: _FLOOR + [_variant(m, p) for m in (BEST_1RNN, BEST_3RNN, FUSION_RNN) for p in (None, "affwild", "affwild2")],
+    5: _FLOOR + [_variant(f"CNN-3RNN-{'_'.join(taps)}") for taps in registry.TABLE5_TAPS],
+    6: _FLOOR + [_variant(m, landmarks=lm) for m in (BEST_1RNN, BEST_3RNN, FUSION_RNN) for lm in (False, True)],
 }
 EXPERIMENTS: dict[str, Experiment] = {e.name: e for rows in TABLES.values() for e in rows}
 

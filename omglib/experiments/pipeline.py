@@ -12,6 +12,9 @@
 4. per-frame predictions on validation and test become utterance estimates; post-processing
    is chosen on validation and applied to test (`omglib.postprocess`).
 
+The linear probe (each table's floor, `omglib.probe`) skips steps 1-3: its per-frame
+predictions come from a ridge regression on the OMG FrameStores, then step 4 as for a network.
+
 A run re-uses its stored result when the fingerprint of everything that produced it (profile,
 recipe, seeds, data, code) matches; otherwise it is trained again.
 """
@@ -35,7 +38,7 @@ from omglib.experiments.catalogue import CNN_OF_BACKBONE, Experiment, get
 from omglib.experiments.results import (Context, SeedResult, fingerprint, provenance, read_utterances, run_folder,
                                         scores_of, write_csv, write_utterances, code_version,
                                         ccc_pair)
-from omglib import distributed
+from omglib import distributed, probe
 from omglib.features import cache_features, precomputed_trunks
 from omglib.io import atomic_path, discard, write_json
 from omglib.metrics import ccc
@@ -217,7 +220,7 @@ def cache(ctx: Context, cnn: CNNRun, dataset: str, splits: list[str], names: tup
 @dataclass
 class _Split:
     sequences: Sequences
-    dataset: SequenceDataset
+    dataset: SequenceDataset | None  # None for the linear probe (it reads the store itself)
 
 
 def _truth(seqs: Sequences) -> np.ndarray:
@@ -335,6 +338,20 @@ def _record(ctx: Context, exp: Experiment, folder: Path, seed: int, cnn_seed: in
 
 def _run_trained(ctx: Context, exp: Experiment, folder: Path, seed: int, cnn_seed: int, print_: str, tic: float) -> SeedResult:
     model, frames, splits, evaluation, facts = _train_on_omg(ctx, exp, folder, seed, cnn_seed, print_)
+    result = _evaluate(ctx, exp, folder, seed, cnn_seed, print_, tic, frames, splits, evaluation, facts)
+    scores = {f"{split}_{k}": getattr(getattr(result, split), k) for split in ("test", "validation")
+              for k in ("ccc_valence", "ccc_arousal", "ci_valence", "ci_arousal")}
+    recipe = {**asdict(exp), "cnn_seed": cnn_seed, "strategy": facts["strategy"], "seq_len": ctx.profile.train.seq_len,
+              "start": start_of(ctx, CNN_OF_BACKBONE[exp.backbone])[1]}
+    _save_model(ctx, model, folder / "model.pt", exp.name, recipe, seed, scores)
+    result.write(folder)  # last: a run is complete only when its metrics.json is there
+    return result
+
+
+def _evaluate(ctx: Context, exp: Experiment, folder: Path, seed: int, cnn_seed: int | None, print_: str, tic: float,
+              frames: dict[str, np.ndarray], splits: dict, evaluation: _Evaluation, facts: dict) -> SeedResult:
+    """Step 4: post-processing chosen on validation, utterance estimates of validation and test
+    from the per-frame predictions ``frames``, their tables and the run's record (not yet written)."""
     val, test = splits["validation"].sequences, splits["test"].sequences
     t = ctx.profile.train
     choice, sweep = choose(frames["validation"], val.mask, val.group, val.groups, _truth(val), t.median_windows,
@@ -346,14 +363,22 @@ def _run_trained(ctx: Context, exp: Experiment, folder: Path, seed: int, cnn_see
             np.savez_compressed(tmp, predictions=frames[split], mask=seqs.mask, group=seqs.group)
         raw[split], empty[split] = evaluation.estimates(frames[split], seqs)
         final[split], _ = evaluation.estimates(frames[split], seqs, choice)
-    result = _record(ctx, exp, folder, seed, cnn_seed, print_, {"validation": val.groups, "test": test.groups}, raw, final,
-                     tic, training=facts, postprocessing=choice.to_dict(), empty=empty)
-    scores = {f"{split}_{k}": getattr(getattr(result, split), k) for split in ("test", "validation")
-              for k in ("ccc_valence", "ccc_arousal", "ci_valence", "ci_arousal")}
-    recipe = {**asdict(exp), "cnn_seed": cnn_seed, "strategy": facts["strategy"], "seq_len": ctx.profile.train.seq_len,
-              "start": start_of(ctx, CNN_OF_BACKBONE[exp.backbone])[1]}
-    _save_model(ctx, model, folder / "model.pt", exp.name, recipe, seed, scores)
-    result.write(folder)  # last: a run is complete only when its metrics.json is there
+    return _record(ctx, exp, folder, seed, cnn_seed, print_, {"validation": val.groups, "test": test.groups}, raw, final,
+                   tic, training=facts, postprocessing=choice.to_dict(), empty=empty)
+
+
+def _run_probe(ctx: Context, exp: Experiment, folder: Path, seed: int, print_: str, tic: float) -> SeedResult:
+    """The linear floor (`omglib.probe`) on the OMG FrameStores, scored like a network."""
+    seqs = {s: cut(ctx.store("omg", s), ctx.profile.train.seq_len) for s in ("train", "validation", "test")}
+    evaluation = _Evaluation(ctx, seqs["train"])
+    frames, fit_ = probe.fit_predict(seqs, lambda f: evaluation.ccc(f, seqs["validation"]))
+    facts = {"strategy": "ridge regression (closed form)", "penalty": fit_.penalty, "features": fit_.features,
+             "training_frames": fit_.training_frames,
+             "validation_ccc_per_penalty": {f"{p:g}": v for p, v in fit_.validation_ccc.items()},
+             "train_seconds": round(time.perf_counter() - tic, 1)}
+    splits = {s: _Split(seqs[s], None) for s in seqs}
+    result = _evaluate(ctx, exp, folder, seed, None, print_, tic, frames, splits, evaluation, facts)
+    result.write(folder)
     return result
 
 
@@ -404,6 +429,8 @@ def run_seed(ctx: Context, name: str, seed: int, cnn_seed: int | None = None) ->
         log.info("%s seed %d: result is stale (profile, recipe, seed, data or code changed): re-running", exp.name, seed)
     folder.mkdir(parents=True, exist_ok=True)
     tic = time.perf_counter()
+    if exp.is_probe:
+        return _run_probe(ctx, exp, folder, seed, print_, tic)
     if not exp.trained:
         return _run_decision_fusion(ctx, exp, folder, seed, print_, tic)
     return _run_trained(ctx, exp, folder, seed, cnn_seed, print_, tic)

@@ -38,7 +38,7 @@ from omglib.train import resolve_device
 
 # The modules whose code decides a result's numbers (a change makes results stale).
 CODE_MODULES = ("config.py", "data/sequences.py", "data/store.py", "features.py", "losses.py", "metrics.py",
-                "postprocess.py", "train.py", "experiments/catalogue.py", "experiments/pipeline.py",
+                "postprocess.py", "probe.py", "train.py", "experiments/catalogue.py", "experiments/pipeline.py",
                 "experiments/results.py", "models/backbones.py", "models/networks.py", "models/registry.py")
 DATASET_HINTS = {"omg": "the OMG-Emotion videos", "affwild2": "Aff-Wild2", "affwild": "Aff-Wild"}
 
@@ -91,6 +91,17 @@ class Context:
         if key not in self._once:
             self._once[key] = make()
         return self._once[key]
+
+    def label_ceiling(self, split: str) -> tuple[float, float] | None:
+        """The CCC (V, A) a perfect model scores on ``split`` of the surrogate (its manifest's
+        ``label_ceiling_ccc``, found beside the OMG folder the stores were made from); None for
+        real data, which has no generator to say it."""
+        root = self.store("omg", split).meta.get("data_root")
+        manifest = Path(root).parent / "manifest.json" if root else None
+        if manifest is None or not manifest.is_file():
+            return None
+        ceiling = json.loads(manifest.read_text()).get("label_ceiling_ccc", {}).get(split)
+        return (ceiling["valence"], ceiling["arousal"]) if ceiling else None
 
     def store_print(self, dataset: str, split: str) -> dict:
         """The fingerprint of a FrameStore (what a result depends on), read once per context."""

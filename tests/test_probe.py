@@ -1,0 +1,54 @@
+"""The linear floor (omglib.probe): the ridge solved either way, features per utterance, a run scored like a network."""
+
+import numpy as np
+import pytest
+
+from omglib import experiments as X
+from omglib.config import get_profile
+from omglib.data.sequences import cut
+from omglib.data.store import FrameStore
+from omglib.experiments.schedule import seed_runs
+from omglib.probe import SIDE, _Ridge, frame_features
+
+
+def test_the_ridge_is_the_same_solved_through_frames_or_features():
+    rng = np.random.default_rng(0)
+    x, y = rng.normal(size=(40, 25)).astype(np.float32), rng.normal(size=(40, 2)).astype(np.float32)
+    for n in (40, 10):  # more frames than features (the Gram form), fewer (the kernel form)
+        ridge = _Ridge(x[:n], y[:n])
+        z = (x[:n] - ridge.mean) / ridge.scale
+        assert ridge.dual == (n < 25)
+        for penalty in (0.1, 10.0):
+            direct = np.linalg.solve(z.T @ z + penalty * np.sqrt(n) * np.eye(25), z.T @ (y[:n] - y[:n].mean(0)))
+            assert np.allclose(ridge.weights(penalty), direct, atol=1e-4)
+    assert np.all(np.abs(ridge.predict(x * 100, ridge.weights(1e-3))) <= 1)  # bounded to the label range
+
+
+def test_features_summarise_time_within_each_utterance(smoke_frames):
+    seqs = cut(FrameStore.open(smoke_frames / "omg" / "validation"), 16)
+    f = frame_features(seqs)
+    base = SIDE * SIDE * 3 + 136
+    assert f.shape == (*seqs.rows.shape, 3 * base)
+    first = np.flatnonzero(seqs.group == 0)[0]
+    # the first frame of an utterance has no difference to a frame before it
+    assert np.all(f[first, 0, 2 * base:] == 0) and f[first, 1, 2 * base:].any()
+    assert 0 <= f[..., : SIDE * SIDE * 3].min() and f[..., : SIDE * SIDE * 3].max() <= 1
+
+
+@pytest.fixture(scope="module")
+def probe_run(smoke_frames, tmp_path_factory):
+    ctx = X.Context.create(get_profile("smoke"), smoke_frames, tmp_path_factory.mktemp("results"), "cpu",
+                           progress=False, workers=1)
+    return ctx, X.run(ctx, [X.LINEAR_PROBE])[X.LINEAR_PROBE]
+
+
+def test_the_floor_is_chosen_on_validation_and_scored_like_a_network(probe_run):
+    ctx, summary = probe_run
+    assert seed_runs(ctx, X.get(X.LINEAR_PROBE)) == [(ctx.seeds[0], ctx.cnn_seed)]  # closed form: no seeds
+    result = X.load(ctx, X.LINEAR_PROBE)
+    tried = result.training["validation_ccc_per_penalty"]
+    assert len(tried) > 1 and result.training["penalty"] == max(map(float, tried), key=lambda p: np.nanmean(tried[f"{p:g}"]))
+    assert result.postprocessing is not None and np.isfinite(result.test.ccc_valence)
+    assert summary.seeds == [ctx.seeds[0]] and not (X.folder(ctx, X.LINEAR_PROBE) / "model.pt").exists()
+    assert X.table(ctx, 3).iloc[0]["experiment"] == X.LINEAR_PROBE
+    assert X.status(ctx, X.get(X.LINEAR_PROBE), ctx.seeds[0]) == "current"
