@@ -247,3 +247,20 @@ def test_without_test_labels_the_tables_report_validation(smoke_run, tmp_path):
     assert summary.n_test_utterances == len(pd.read_csv(folders[0] / "utterances_validation.csv"))
     assert np.isfinite([*summary.ci_valence, *summary.ci_arousal]).all()
     assert pd.read_csv(folders[0] / "predictions.csv")["valence"].notna().all()  # still predicted for submission
+
+
+def test_networks_without_landmarks_start_from_a_cnn_trained_without_them(smoke_frames, tmp_path):
+    from omglib.experiments.schedule import plan
+
+    ctx = X.Context.create(get_profile("smoke"), smoke_frames, tmp_path, "cpu", seeds=(0,), progress=False, workers=1)
+    without = X.get(f"{X.BEST_3RNN} (no landmarks)")
+    cnns = {j.landmarks for j in plan(ctx, [without, X.get(X.BEST_3RNN)]) if j.kind == "cnn"}
+    assert cnns == {True, False}  # two CNN pre-trainings, each shared by the rows that need it
+    plain, bare = (X.cnn_run(ctx, "vgg16", "affwild2", 0, lm) for lm in (True, False))
+    assert plain.folder != bare.folder and plain.fingerprint != bare.fingerprint
+    X.run(ctx, [without.name])
+    fc = {k: v for k, v in bare.state().items() if k.endswith("weight") and v.ndim == 2}
+    with_lm = build("VGG-Face", get_profile("smoke")).state_dict()
+    first = next(k for k in fc if k in with_lm)
+    assert with_lm[first].shape[1] - fc[first].shape[1] == 136  # its FC never had landmark inputs
+    assert not plain.weights.exists()  # the with-landmarks CNN was not needed

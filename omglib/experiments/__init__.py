@@ -32,9 +32,11 @@ def history(ctx: Context, name: str, seed: int | None = None) -> pd.DataFrame:
     return pd.read_csv(folder(ctx, name, seed) / "history.csv")
 
 
-def cnn_history(ctx: Context, backbone: str, pretrain: str | None, seed: int | None = None) -> pd.DataFrame:
+def cnn_history(ctx: Context, backbone: str, pretrain: str | None, seed: int | None = None,
+                landmarks: bool = True) -> pd.DataFrame:
     """The history of a CNN's frame-by-frame pre-training (default: the shared CNN's seed)."""
-    return pd.read_csv(cnn_run(ctx, backbone, pretrain, ctx.cnn_seed if seed is None else seed).folder / "history.csv")
+    seed = ctx.cnn_seed if seed is None else seed
+    return pd.read_csv(cnn_run(ctx, backbone, pretrain, seed, landmarks).folder / "history.csv")
 
 
 __all__ = ["BEST_1RNN", "BEST_3RNN", "CLAIMS", "DECISION_FUSION", "EXPERIMENTS", "FUSION_RNN", "LINEAR_PROBE",

@@ -1,10 +1,11 @@
 """How one experiment is trained and evaluated (Sec. 6), for one seed.
 
-1. its CNN (VGG-Face, ResNet-50 or DenseNet-121, as in Fig. 4 with landmarks) is trained
-   frame by frame on the pre-training data, or on OMG itself "from scratch". This run is
-   shared by every experiment that needs the same CNN (`pretrained_cnn`);
+1. its CNN (VGG-Face, ResNet-50 or DenseNet-121, as in Fig. 4 with landmarks, or without
+   them for Table 6's rows) is trained frame by frame on the pre-training data, or on OMG
+   itself "from scratch". This run is shared by every experiment that needs the same CNN
+   (`pretrained_cnn`); a network without landmarks starts from a CNN trained without them;
 2. the network is built and its CNN (trunk and the FC where the landmarks join) starts from
-   that run; without landmarks (Table 6) the FC keeps its other inputs' weights. Model-level
+   that run. Model-level
    fusion's two branches start from the trained CNN-1RNN and CNN-3RNN of the same seed; other
    networks are trained on the pre-training data's per-frame labels first (Sec. 6.2);
 3. it is trained on OMG train with the CCC loss and selected on OMG validation CCC, either
@@ -44,7 +45,7 @@ from omglib.io import atomic_path, discard, write_json
 from omglib.metrics import ccc
 from omglib.models import checkpoint, registry
 from omglib.models.weights import PAPER_START, backbone_of, import_command, starting_weights
-from omglib.models.networks import LANDMARK_FEATURES, standardise_landmarks, trunks
+from omglib.models.networks import standardise_landmarks, trunks
 from omglib.postprocess import DIMENSIONS, PostProcessing, apply, choose, decision_fusion
 from omglib.train import FitSettings, fit, predict
 
@@ -62,6 +63,7 @@ class CNNRun:
     seed: int
     folder: Path
     fingerprint: str
+    landmarks: bool = True  # whether the landmarks join its FC (Table 6 trains a CNN without them)
 
     @property
     def weights(self) -> Path:
@@ -92,8 +94,9 @@ def start_of(ctx: Context, name: str) -> tuple[Path | None, dict]:
     return ctx.once(("start", name), make)
 
 
-def cnn_run(ctx: Context, backbone: str, pretrain: str | None, seed: int) -> CNNRun:
-    """Where the CNN of ``backbone`` pre-trained on ``pretrain`` with ``seed`` lives (trained or not)."""
+def cnn_run(ctx: Context, backbone: str, pretrain: str | None, seed: int, landmarks: bool = True) -> CNNRun:
+    """Where the CNN of ``backbone`` pre-trained on ``pretrain`` with ``seed``, with or without
+    the landmarks as an input, lives (trained or not)."""
     dataset = pretrain or "omg"
     stores = [ctx.store_print(dataset, s) for s in ("train", "validation")]
     name = CNN_OF_BACKBONE[backbone]
@@ -101,8 +104,10 @@ def cnn_run(ctx: Context, backbone: str, pretrain: str | None, seed: int) -> CNN
     recipe = {"model": asdict(ctx.profile.model), "cnn": [t.cnn_seq_len, t.cnn_batch_size, t.lr_cnn, t.pretrain_epochs,
                                                           t.patience, t.loss_weights, t.precision],
               "start": {k: v for k, v in start_of(ctx, name)[1].items() if k in ("start", "sha256")}}  # not the path
-    return CNNRun(backbone, dataset, seed, ctx.folder / "cnn" / f"{name.lower()}-{dataset}" / f"seed-{seed}",
-                  fingerprint("cnn", name, dataset, recipe, seed, code_version(), stores))
+    recipe["model"]["landmarks"] = landmarks
+    folder = f"{name.lower()}-{dataset}" + ("" if landmarks else "-no-landmarks")
+    return CNNRun(backbone, dataset, seed, ctx.folder / "cnn" / folder / f"seed-{seed}",
+                  fingerprint("cnn", name, dataset, recipe, seed, code_version(), stores), landmarks)
 
 
 def _checkpoints(folder: Path, print_: str, *stages: str) -> list[Path]:
@@ -120,9 +125,9 @@ def _current(folder: Path, print_: str) -> bool:
     return path.is_file() and json.loads(path.read_text()).get("fingerprint") == print_
 
 
-def pretrained_cnn(ctx: Context, backbone: str, pretrain: str | None, seed: int) -> CNNRun:
+def pretrained_cnn(ctx: Context, backbone: str, pretrain: str | None, seed: int, landmarks: bool = True) -> CNNRun:
     """Train (or re-use) the CNN of ``backbone`` frame by frame on the pre-training data."""
-    run = cnn_run(ctx, backbone, pretrain, seed)
+    run = cnn_run(ctx, backbone, pretrain, seed, landmarks)
     if _current(run.folder, run.fingerprint) and run.weights.is_file():  # shared: --force retrains experiments, not this
         return run
     resume_from, = _checkpoints(run.folder, run.fingerprint, "checkpoint")
@@ -130,14 +135,14 @@ def pretrained_cnn(ctx: Context, backbone: str, pretrain: str | None, seed: int)
     t, name = ctx.profile.train, CNN_OF_BACKBONE[backbone]
     torch.manual_seed(seed)
     weights, start = start_of(ctx, name)
-    model = registry.build(name, ctx.profile, weights=weights)
+    model = registry.build(name, ctx.profile, weights=weights, landmarks=landmarks)
     train = SequenceDataset(cut(ctx.store(run.dataset, "train"), t.cnn_seq_len), augment=t.augment)
     standardise_landmarks(model, train.training_landmarks())
     val = SequenceDataset(cut(ctx.store(run.dataset, "validation"), t.seq_len))
     settings = FitSettings(t.lr_cnn, t.pretrain_epochs, t.patience, t.cnn_batch_size, t.loss_weights, t.precision)
     result = fit(model, train, lambda m: _frame_ccc(predict(m, val, ctx.device, precision=t.precision), val.sequences),
                  settings, checkpoint=resume_from, seed=seed, device=ctx.device, progress=ctx.progress,
-                 desc=f"{name} on {run.dataset} (seed {seed})")
+                 desc=f"{name}{'' if landmarks else ' without landmarks'} on {run.dataset} (seed {seed})")
     _save_model(ctx, model, run.weights, name, {"pre-training": run.dataset, "seq_len": t.seq_len, "start": start}, seed,
                 {"validation_frame_ccc_mean": result.best_score})
     write_csv(result.history, run.folder / "history.csv")
@@ -173,8 +178,7 @@ def _save_model(ctx: Context, model, path: Path, experiment: str, recipe: dict, 
 
 def _transfer(model, state: dict, prefixes: tuple[str, ...], keep) -> None:
     """Copy the tensors of ``state`` whose key passes ``keep`` into ``model`` under each of
-    ``prefixes``. An FC whose landmark inputs the model does not have (Table 6) keeps its
-    other columns (landmarks are the last 136 inputs)."""
+    ``prefixes`` (a network and the CNN it starts from agree on the landmarks)."""
     own = model.state_dict()
     copied = {}
     for prefix in prefixes:
@@ -182,8 +186,6 @@ def _transfer(model, state: dict, prefixes: tuple[str, ...], keep) -> None:
             target = own.get(prefix + key)
             if not keep(key) or target is None:
                 continue
-            if target.ndim == 2 and target.shape[0] == value.shape[0] and value.shape[1] - target.shape[1] == LANDMARK_FEATURES:
-                value = value[:, : target.shape[1]]
             if target.shape != value.shape:
                 raise OmgError(f"{prefix + key}: saved shape {tuple(value.shape)} does not fit "
                                f"{tuple(target.shape)}; was it trained at another profile?")
@@ -203,7 +205,7 @@ def features_needed(model_names: list[str], profile) -> tuple[str, ...]:
 def cache(ctx: Context, cnn: CNNRun, dataset: str, splits: list[str], names: tuple[str, ...],
           state: dict | None = None) -> dict[str, dict]:
     """The frozen CNN's features ``names`` for each split of ``dataset`` (computed when missing)."""
-    model = registry.build(CNN_OF_BACKBONE[cnn.backbone], ctx.profile)
+    model = registry.build(CNN_OF_BACKBONE[cnn.backbone], ctx.profile, landmarks=cnn.landmarks)
     model.load_state_dict(state if state is not None else cnn.state())
     out = {}
     for split in splits:
@@ -282,7 +284,7 @@ class _Evaluation:
 
 def _train_on_omg(ctx: Context, exp: Experiment, folder: Path, seed: int, cnn_seed: int, print_: str):
     """Steps 1-3; returns per-frame predictions per split, the splits, the evaluation and training facts."""
-    cnn = pretrained_cnn(ctx, exp.backbone, exp.pretrain, cnn_seed)
+    cnn = pretrained_cnn(ctx, exp.backbone, exp.pretrain, cnn_seed, exp.landmarks)
     torch.manual_seed(seed)
     model = registry.build(exp.model, ctx.profile, landmarks=exp.landmarks)
     cnn_state = cnn.state()
@@ -402,7 +404,7 @@ def run_fingerprint(ctx: Context, exp: Experiment, seed: int, cnn_seed: int) -> 
     """Everything that decides one run's numbers: recipe, profile, seeds, code, data, members."""
     members = [run_fingerprint(ctx, get(m), seed, cnn_seed) for m in exp.members]
     stores = {s: ctx.store_print("omg", s) for s in ("train", "validation", "test")}
-    cnn = cnn_run(ctx, exp.backbone, exp.pretrain, cnn_seed).fingerprint if exp.trained else None
+    cnn = cnn_run(ctx, exp.backbone, exp.pretrain, cnn_seed, exp.landmarks).fingerprint if exp.trained else None
     return fingerprint("experiment", asdict(exp), ctx.profile.settings(), seed, cnn, code_version(), stores, members)
 
 

@@ -38,11 +38,13 @@ class Job:
     pretrain: str | None
     seed: int
     cnn_seed: int
+    landmarks: bool = True  # a CNN job: with the landmarks as an input, or without (Table 6)
 
     @property
     def label(self) -> str:
         if self.kind == "cnn":
-            return f"CNN {self.name} on {self.pretrain or 'omg'} (seed {self.cnn_seed})"
+            return (f"CNN {self.name}{'' if self.landmarks else ' without landmarks'} on {self.pretrain or 'omg'} "
+                    f"(seed {self.cnn_seed})")
         cnn = f", CNN seed {self.cnn_seed}" if self.cnn_seed != self.seed else ""
         return f"{self.name} (seed {self.seed}{cnn})"
 
@@ -75,7 +77,7 @@ def plan(ctx: Context, chosen: list[Experiment]) -> dict[Job, set[Job]]:
             job = Job("run", exp.name, exp.pretrain, seed, cnn_seed)
             needs = {Job("run", m, exp.pretrain, seed, cnn_seed) for m in exp.members}
             if exp.trained:
-                cnn = Job("cnn", exp.backbone, exp.pretrain, cnn_seed, cnn_seed)
+                cnn = Job("cnn", exp.backbone, exp.pretrain, cnn_seed, cnn_seed, exp.landmarks)
                 graph.setdefault(cnn, set())
                 needs.add(cnn)
             graph[job] = needs
@@ -95,7 +97,7 @@ def _work(ctx: Context, job: Job, users: list[Experiment], threads: int | None) 
     if job.kind == "run":
         run_seed(ctx, job.name, job.seed, job.cnn_seed)
     else:
-        cnn = pretrained_cnn(ctx, job.name, job.pretrain, job.cnn_seed)
+        cnn = pretrained_cnn(ctx, job.name, job.pretrain, job.cnn_seed, job.landmarks)
         distributed.barrier()  # under torchrun: rank 0 has written the CNN the others read next
         if ctx.profile.train.strategy == "frozen":  # cache once, before the heads that read it run side by side
             state = cnn.state()
