@@ -3,14 +3,15 @@ a figure into a PNG image output whatever the backend or whether pyplot made it.
 
 from __future__ import annotations
 
+import functools
 import io
 
 # Okabe-Ito: eight colours that stay apart for colour-blind readers and in greyscale print.
 PALETTE = ("#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#000000", "#F0E442")
 DPI = 110
-_themed = False
 
 
+@functools.cache  # once per process
 def theme() -> None:
     """The book's one look: seaborn's ticks style, paper-size fonts, the colour-blind palette.
     Every `omglib.reporting`, `omglib.trace` and `omglib.diagrams` figure is drawn under it."""
@@ -22,13 +23,10 @@ def theme() -> None:
 
 
 def pyplot():
-    """matplotlib.pyplot, with the book's theme applied (once per process)."""
-    global _themed
+    """matplotlib.pyplot, with the book's theme applied."""
     import matplotlib.pyplot as plt
 
-    if not _themed:
-        theme()
-        _themed = True
+    theme()
     return plt
 
 
@@ -50,11 +48,9 @@ def legend_below(ax_or_fig, handles=None, labels=None, columns: int = 3, **kwarg
     include it."""
     from matplotlib.figure import Figure
 
+    whole = isinstance(ax_or_fig, Figure)
     if handles is None:
-        handles, labels = (ax_or_fig.axes[0] if isinstance(ax_or_fig, Figure) else ax_or_fig).get_legend_handles_labels()
-    if isinstance(ax_or_fig, Figure):
-        return ax_or_fig.legend(handles, labels, loc="upper center", bbox_to_anchor=(0.5, 0.0), ncol=columns,
-                                fontsize="small", **kwargs)
-    return ax_or_fig.legend(handles, labels, loc="upper center", bbox_to_anchor=(0.5, -0.18), ncol=columns,
-                            fontsize="small", **kwargs)
+        handles, labels = (ax_or_fig.axes[0] if whole else ax_or_fig).get_legend_handles_labels()
+    return ax_or_fig.legend(handles, labels, loc="upper center", bbox_to_anchor=(0.5, 0.0 if whole else -0.18),
+                            ncol=columns, fontsize="small", **kwargs)
 

@@ -49,13 +49,13 @@ def frame_features(seqs: Sequences) -> np.ndarray:
     for g, n in enumerate(seqs.groups["frames"].to_numpy()):
         windows = np.flatnonzero(seqs.group == g)
         rows = seqs.rows[windows].ravel()[:n]  # the group's frames in time order (nearest valid face fed)
-        step = np.median(np.diff(times[seqs.frames[windows].ravel()[:n]])) if n > 1 else 1.0
+        step = np.median(np.diff(times[seqs.frames[windows].ravel()[:n]])) if n > 1 else 0.0
+        second = max(1, round(1.0 / step)) if step > 0 else 1  # frames in 1 s
         x = base[rows]
-        summary = np.hstack([x, uniform_filter1d(x, max(1, round(1.0 / step)) if step > 0 else 1, axis=0, mode="nearest"),
+        summary = np.hstack([x, uniform_filter1d(x, second, axis=0, mode="nearest"),
                              np.abs(np.diff(x, axis=0, prepend=x[:1]))])
-        flat = out[windows].reshape(-1, out.shape[-1])
-        flat[:n], flat[n:] = summary, summary[-1]
-        out[windows] = flat.reshape(len(windows), seqs.rows.shape[1], -1)
+        padded = np.concatenate([summary, np.repeat(summary[-1:], windows.size * seqs.rows.shape[1] - n, 0)])
+        out[windows] = padded.reshape(len(windows), seqs.rows.shape[1], -1)
     return out
 
 

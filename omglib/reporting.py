@@ -432,10 +432,12 @@ def caption(ctx, summaries: dict) -> str:
     first = next((s for name, s in summaries.items() if name != LINEAR_PROBE), summaries.get(LINEAR_PROBE))
     split = first.split
     frame_cnn_column = any(s.cnn_seeds for s in summaries.values())
-    shared = ("The frame-by-frame CNN pre-training is shared by the seeds (seed {}). {}".format(
-        ctx.cnn_seed, "For the frame CNNs a further column seeds the pre-training too, to show the spread that "
-        "sharing hides. " if frame_cnn_column else "") if ctx.profile.train.share_cnn
-        else "Each seed also seeds its CNN's pre-training. ")
+    if not ctx.profile.train.share_cnn:
+        shared = "Each seed also seeds its CNN's pre-training. "
+    else:
+        shared = f"The frame-by-frame CNN pre-training is shared by the seeds (seed {ctx.cnn_seed}). "
+        if frame_cnn_column:
+            shared += "For the frame CNNs a further column seeds the pre-training too, to show the spread that sharing hides. "
     return (f"CCC on the {split} split: mean over {len(first.seeds)} training seeds ({', '.join(map(str, first.seeds))}) "
             f"± the standard deviation across seeds; seeds change initialisation, shuffling and dropout, the data stay "
             f"fixed. {shared}Intervals: 95% bootstrap of the mean over seeds, resampling the "

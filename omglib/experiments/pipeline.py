@@ -26,7 +26,7 @@ import json
 import logging
 import time
 from contextlib import nullcontext
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -101,10 +101,9 @@ def cnn_run(ctx: Context, backbone: str, pretrain: str | None, seed: int, landma
     stores = [ctx.store_print(dataset, s) for s in ("train", "validation")]
     name = CNN_OF_BACKBONE[backbone]
     t = ctx.profile.train
-    recipe = {"model": asdict(ctx.profile.model), "cnn": [t.cnn_seq_len, t.cnn_batch_size, t.lr_cnn, t.pretrain_epochs,
+    recipe = {"model": asdict(replace(ctx.profile.model, landmarks=landmarks)), "cnn": [t.cnn_seq_len, t.cnn_batch_size, t.lr_cnn, t.pretrain_epochs,
                                                           t.patience, t.loss_weights, t.precision],
               "start": {k: v for k, v in start_of(ctx, name)[1].items() if k in ("start", "sha256")}}  # not the path
-    recipe["model"]["landmarks"] = landmarks
     folder = f"{name.lower()}-{dataset}" + ("" if landmarks else "-no-landmarks")
     return CNNRun(backbone, dataset, seed, ctx.folder / "cnn" / folder / f"seed-{seed}",
                   fingerprint("cnn", name, dataset, recipe, seed, code_version(), stores), landmarks)
@@ -222,7 +221,7 @@ def cache(ctx: Context, cnn: CNNRun, dataset: str, splits: list[str], names: tup
 @dataclass
 class _Split:
     sequences: Sequences
-    dataset: SequenceDataset | None  # None for the linear probe (it reads the store itself)
+    dataset: SequenceDataset
 
 
 def _truth(seqs: Sequences) -> np.ndarray:
@@ -340,7 +339,8 @@ def _record(ctx: Context, exp: Experiment, folder: Path, seed: int, cnn_seed: in
 
 def _run_trained(ctx: Context, exp: Experiment, folder: Path, seed: int, cnn_seed: int, print_: str, tic: float) -> SeedResult:
     model, frames, splits, evaluation, facts = _train_on_omg(ctx, exp, folder, seed, cnn_seed, print_)
-    result = _evaluate(ctx, exp, folder, seed, cnn_seed, print_, tic, frames, splits, evaluation, facts)
+    result = _evaluate(ctx, exp, folder, seed, cnn_seed, print_, tic, frames, splits["validation"].sequences,
+                       splits["test"].sequences, evaluation, facts)
     scores = {f"{split}_{k}": getattr(getattr(result, split), k) for split in ("test", "validation")
               for k in ("ccc_valence", "ccc_arousal", "ci_valence", "ci_arousal")}
     recipe = {**asdict(exp), "cnn_seed": cnn_seed, "strategy": facts["strategy"], "seq_len": ctx.profile.train.seq_len,
@@ -351,10 +351,10 @@ def _run_trained(ctx: Context, exp: Experiment, folder: Path, seed: int, cnn_see
 
 
 def _evaluate(ctx: Context, exp: Experiment, folder: Path, seed: int, cnn_seed: int | None, print_: str, tic: float,
-              frames: dict[str, np.ndarray], splits: dict, evaluation: _Evaluation, facts: dict) -> SeedResult:
+              frames: dict[str, np.ndarray], val: Sequences, test: Sequences, evaluation: _Evaluation,
+              facts: dict) -> SeedResult:
     """Step 4: post-processing chosen on validation, utterance estimates of validation and test
     from the per-frame predictions ``frames``, their tables and the run's record (not yet written)."""
-    val, test = splits["validation"].sequences, splits["test"].sequences
     t = ctx.profile.train
     choice, sweep = choose(frames["validation"], val.mask, val.group, val.groups, _truth(val), t.median_windows,
                            t.smoothing_windows, t.aggregate, evaluation.fallback)
@@ -378,8 +378,8 @@ def _run_probe(ctx: Context, exp: Experiment, folder: Path, seed: int, print_: s
              "training_frames": fit_.training_frames,
              "validation_ccc_per_penalty": {f"{p:g}": v for p, v in fit_.validation_ccc.items()},
              "train_seconds": round(time.perf_counter() - tic, 1)}
-    splits = {s: _Split(seqs[s], None) for s in seqs}
-    result = _evaluate(ctx, exp, folder, seed, None, print_, tic, frames, splits, evaluation, facts)
+    result = _evaluate(ctx, exp, folder, seed, None, print_, tic, frames, seqs["validation"], seqs["test"], evaluation,
+                       facts)
     result.write(folder)
     return result
 

@@ -96,12 +96,15 @@ class Context:
         """The CCC (V, A) a perfect model scores on ``split`` of the surrogate (its manifest's
         ``label_ceiling_ccc``, found beside the OMG folder the stores were made from); None for
         real data, which has no generator to say it."""
-        root = self.store("omg", split).meta.get("data_root")
-        manifest = Path(root).parent / "manifest.json" if root else None
-        if manifest is None or not manifest.is_file():
-            return None
-        ceiling = json.loads(manifest.read_text()).get("label_ceiling_ccc", {}).get(split)
-        return (ceiling["valence"], ceiling["arousal"]) if ceiling else None
+        def read() -> tuple[float, float] | None:
+            root = self.store("omg", split).meta.get("data_root")
+            manifest = Path(root).parent / "manifest.json" if root else None
+            if manifest is None or not manifest.is_file():
+                return None
+            ceiling = json.loads(manifest.read_text()).get("label_ceiling_ccc", {}).get(split)
+            return (ceiling["valence"], ceiling["arousal"]) if ceiling else None
+
+        return self.once(("label ceiling", split), read)
 
     def store_print(self, dataset: str, split: str) -> dict:
         """The fingerprint of a FrameStore (what a result depends on), read once per context."""
