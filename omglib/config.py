@@ -117,6 +117,7 @@ class TrainConfig:
     lr_frozen: float = 1e-3  # CNN-RNNs above a frozen CNN
     epochs: int = 30  # most epochs on OMG; early stopping usually ends sooner
     pretrain_epochs: int = 10  # epochs of CNN pre-training
+    adapt_epochs: int = 0  # then epochs of the same frame-by-frame training on OMG train before the CNN is frozen
     patience: int = 5  # epochs without a better validation CCC before stopping
     loss_weights: tuple[float, float] = (0.5, 0.5)  # Eq. 3 multi-task; (1, 0) / (0, 1) uni-task
     aggregate: Literal["median", "mean"] = "median"  # per-sequence estimate from its frames (median: best)

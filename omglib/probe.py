@@ -44,7 +44,14 @@ def frame_features(seqs: Sequences) -> np.ndarray:
     base = np.zeros((len(store), SIDE * SIDE * 3 + 136), np.float32)
     base[used, : SIDE * SIDE * 3] = faces.reshape(len(used), -1) / 255.0
     base[used, SIDE * SIDE * 3:] = landmark_input(np.asarray(store.landmarks[used]), store.faces.shape[1])
-    times = store.index["time"].to_numpy(np.float64)
+    return summarised(base, seqs)
+
+
+def summarised(base: np.ndarray, seqs: Sequences) -> np.ndarray:
+    """(W, L, 3F): ``base`` (one row of F features per store row) at every position of ``seqs``,
+    with its 1 s running mean and absolute frame difference within each group (the temporal
+    summary a linear model needs to see change)."""
+    times = seqs.store.index["time"].to_numpy(np.float64)
     out = np.zeros((*seqs.rows.shape, base.shape[1] * 3), np.float32)
     for g, n in enumerate(seqs.groups["frames"].to_numpy()):
         windows = np.flatnonzero(seqs.group == g)
@@ -83,11 +90,15 @@ class _Ridge:
 
 
 def fit_predict(splits: dict[str, Sequences], score: Callable[[np.ndarray], tuple[float, float]],
-                penalties: tuple[float, ...] = PENALTIES) -> tuple[dict[str, np.ndarray], ProbeFit]:
+                penalties: tuple[float, ...] = PENALTIES,
+                features: Callable[[str, Sequences], np.ndarray] = lambda split, seqs: frame_features(seqs),
+                ) -> tuple[dict[str, np.ndarray], ProbeFit]:
     """Fit on ``splits["train"]``'s labelled frames, choose the penalty by ``score`` (the mean
     of the validation utterance CCCs that per-frame predictions (W, L, 2) of
-    ``splits["validation"]`` give), and return per-frame predictions for every split."""
-    features = {name: frame_features(seqs) for name, seqs in splits.items()}
+    ``splits["validation"]`` give), and return per-frame predictions for every split.
+    ``features(split, seqs)`` describes each position (W, L, F): by default the floor's pixels
+    and landmarks; a diagnostic passes a trunk's cached features instead."""
+    features = {name: features(name, seqs) for name, seqs in splits.items()}
     train = splits["train"]
     x = features["train"][train.mask]
     ridge = _Ridge(x, train.labels[train.mask])

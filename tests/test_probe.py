@@ -52,3 +52,35 @@ def test_the_floor_is_chosen_on_validation_and_scored_like_a_network(probe_run):
     assert summary.seeds == [ctx.seeds[0]] and not (X.folder(ctx, X.LINEAR_PROBE) / "model.pt").exists()
     assert X.table(ctx, 3).iloc[0]["experiment"] == X.LINEAR_PROBE
     assert X.status(ctx, X.get(X.LINEAR_PROBE), ctx.seeds[0]) == "current"
+
+
+def test_the_trunk_diagnosis_probes_each_trunk_against_the_landmarks_alone(probe_run):
+    ctx, _ = probe_run
+    for landmarks in (True, False):
+        X.pretrained_cnn(ctx, "vgg16", "affwild2", ctx.cnn_seed, landmarks)
+    diagnosis = X.trunk_diagnosis(ctx)
+    assert list(diagnosis.index) == ["VGG-Face trunk, pre-trained with landmarks at its FC",
+                                     "VGG-Face trunk, pre-trained without landmarks", "the 68 landmarks alone",
+                                     "the linear floor: face pixels and landmarks"]
+    assert np.isfinite(diagnosis.to_numpy()).all() and (np.abs(diagnosis.to_numpy()) <= 1).all()
+    floor = X.load(ctx, X.LINEAR_PROBE)
+    assert diagnosis.iloc[-1].tolist() == [floor.validation.ccc_valence, floor.validation.ccc_arousal]
+    # the two trunks' probes read different features: their cached taps differ
+    assert diagnosis.iloc[0].tolist() != diagnosis.iloc[1].tolist()
+
+
+def test_a_cnn_adapted_to_omg_records_both_stages(smoke_frames, tmp_path):
+    ctx = X.Context.create(get_profile("smoke", ["train.adapt_epochs=1", "train.pretrain_epochs=1"]), smoke_frames,
+                           tmp_path, "cpu", progress=False, workers=1)
+    run = X.pretrained_cnn(ctx, "vgg16", "affwild2", ctx.cnn_seed)
+    history = X.cnn_history(ctx, "vgg16", "affwild2")
+    assert history["data"].tolist() == ["affwild2", "omg"] and history["epoch"].tolist() == [1, 1]
+    import json
+
+    metrics = json.loads((run.folder / "metrics.json").read_text())
+    assert metrics["best_epoch"] == 1 and metrics["adapted_best_epoch"] == 1 and "adapted_val_frame_ccc_mean" in metrics
+    assert not list(run.folder.glob("*checkpoint*"))  # both stages' checkpoints discarded once the model is saved
+    # the CNN without adaptation is another run: the setting is part of its fingerprint
+    plain = X.Context.create(get_profile("smoke", ["train.pretrain_epochs=1"]), smoke_frames, tmp_path, "cpu",
+                             progress=False, workers=1)
+    assert X.cnn_run(plain, "vgg16", "affwild2", plain.cnn_seed).fingerprint != run.fingerprint

@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from omglib.experiments.catalogue import CLAIMS, PRETRAIN_NAMES, TABLES, Claim, get
+from omglib.experiments.catalogue import CLAIMS, LINEAR_PROBE, PRETRAIN_NAMES, TABLES, Claim, get
 from omglib.experiments.results import Context, load_summary, seed_predictions, run_folder
 from omglib.experiments.schedule import seed_runs
 from omglib.metrics import DIMENSIONS, paired_bootstrap
@@ -89,3 +89,26 @@ def claims(ctx: Context, source: str | None = None, keyword: str = "") -> pd.Dat
                      "difference": test["difference"], "low": test["low"], "high": test["high"],
                      "p_value": test["p_value"], "verdict": test["verdict"]})
     return pd.DataFrame(rows)
+
+
+def trunk_diagnosis(ctx: Context) -> pd.DataFrame:
+    """What the frozen VGG-Face trunks hold, by the linear probe of `pipeline.trunk_probe` on
+    OMG validation utterances: the shared CNN pre-trained on Aff-Wild2 with the landmarks joined
+    to its FC (Tables 3-5), the same without them (Table 6), the landmarks alone, and the
+    floor (pixels + landmarks). A trunk that holds less than the landmarks alone left the FC
+    to the landmarks; a network above it cannot recover what the trunk never learned."""
+    from omglib.experiments.pipeline import cnn_run, trunk_probe
+    from omglib.experiments.results import load
+
+    rows = []
+    for label, landmarks in (("VGG-Face trunk, pre-trained with landmarks at its FC", True),
+                             ("VGG-Face trunk, pre-trained without landmarks", False)):
+        run = cnn_run(ctx, "vgg16", "affwild2", ctx.cnn_seed, landmarks)
+        if run.weights.is_file():
+            rows.append((label, *trunk_probe(ctx, run)))
+    rows.append(("the 68 landmarks alone", *trunk_probe(ctx, None)))
+    floor = load(ctx, LINEAR_PROBE, ctx.seeds[0])
+    if floor is not None:
+        rows.append(("the linear floor: face pixels and landmarks", floor.validation.ccc_valence, floor.validation.ccc_arousal))
+    return pd.DataFrame(rows, columns=["linear probe of", "validation CCC V", "validation CCC A"]).set_index("linear probe of")
+

@@ -33,7 +33,7 @@ import numpy as np
 import pandas as pd
 import torch
 
-from omglib.data.sequences import SequenceDataset, Sequences, cut
+from omglib.data.sequences import SequenceDataset, Sequences, cut, landmark_input
 from omglib.errors import OmgError
 from omglib.experiments.catalogue import CNN_OF_BACKBONE, Experiment, get
 from omglib.experiments.results import (Context, SeedResult, fingerprint, provenance, read_utterances, run_folder,
@@ -101,8 +101,9 @@ def cnn_run(ctx: Context, backbone: str, pretrain: str | None, seed: int, landma
     stores = [ctx.store_print(dataset, s) for s in ("train", "validation")]
     name = CNN_OF_BACKBONE[backbone]
     t = ctx.profile.train
-    recipe = {"model": asdict(replace(ctx.profile.model, landmarks=landmarks)), "cnn": [t.cnn_seq_len, t.cnn_batch_size, t.lr_cnn, t.pretrain_epochs,
-                                                          t.patience, t.loss_weights, t.precision],
+    cnn = ("cnn_seq_len", "cnn_batch_size", "lr_cnn", "pretrain_epochs", "adapt_epochs", "patience", "loss_weights",
+           "precision", "augment")
+    recipe = {"model": asdict(replace(ctx.profile.model, landmarks=landmarks)), "cnn": {k: getattr(t, k) for k in cnn},
               "start": {k: v for k, v in start_of(ctx, name)[1].items() if k in ("start", "sha256")}}  # not the path
     folder = f"{name.lower()}-{dataset}" + ("" if landmarks else "-no-landmarks")
     return CNNRun(backbone, dataset, seed, ctx.folder / "cnn" / folder / f"seed-{seed}",
@@ -129,28 +130,39 @@ def pretrained_cnn(ctx: Context, backbone: str, pretrain: str | None, seed: int,
     run = cnn_run(ctx, backbone, pretrain, seed, landmarks)
     if _current(run.folder, run.fingerprint) and run.weights.is_file():  # shared: --force retrains experiments, not this
         return run
-    resume_from, = _checkpoints(run.folder, run.fingerprint, "checkpoint")
+    t = ctx.profile.train
+    stages = [(run.dataset, t.pretrain_epochs, "checkpoint")]
+    if run.dataset != "omg" and t.adapt_epochs:  # then adapted to OMG's faces before it is frozen
+        stages.append(("omg", t.adapt_epochs, "adapt_checkpoint"))
+    checkpoints = _checkpoints(run.folder, run.fingerprint, *(stage[2] for stage in stages))
     tic = time.perf_counter()
-    t, name = ctx.profile.train, CNN_OF_BACKBONE[backbone]
+    name = CNN_OF_BACKBONE[backbone]
     torch.manual_seed(seed)
     weights, start = start_of(ctx, name)
     model = registry.build(name, ctx.profile, weights=weights, landmarks=landmarks)
-    train = SequenceDataset(cut(ctx.store(run.dataset, "train"), t.cnn_seq_len), augment=t.augment)
-    standardise_landmarks(model, train.training_landmarks())
-    val = SequenceDataset(cut(ctx.store(run.dataset, "validation"), t.seq_len))
-    settings = FitSettings(t.lr_cnn, t.pretrain_epochs, t.patience, t.cnn_batch_size, t.loss_weights, t.precision)
-    result = fit(model, train, lambda m: _frame_ccc(predict(m, val, ctx.device, precision=t.precision), val.sequences),
-                 settings, checkpoint=resume_from, seed=seed, device=ctx.device, progress=ctx.progress,
-                 desc=f"{name}{'' if landmarks else ' without landmarks'} on {run.dataset} (seed {seed})")
-    _save_model(ctx, model, run.weights, name, {"pre-training": run.dataset, "seq_len": t.seq_len, "start": start}, seed,
-                {"validation_frame_ccc_mean": result.best_score})
-    write_csv(result.history, run.folder / "history.csv")
+    histories, facts = [], {}
+    for (dataset, epochs, _), resume_from in zip(stages, checkpoints):
+        train = SequenceDataset(cut(ctx.store(dataset, "train"), t.cnn_seq_len), augment=t.augment)
+        if not histories:
+            standardise_landmarks(model, train.training_landmarks())
+        val_seqs = cut(ctx.store(dataset, "validation"), t.seq_len)
+        val = SequenceDataset(val_seqs)
+        settings = FitSettings(t.lr_cnn, epochs, t.patience, t.cnn_batch_size, t.loss_weights, t.precision)
+        result = fit(model, train, lambda m: _frame_ccc(predict(m, val, ctx.device, precision=t.precision), val_seqs),
+                     settings, checkpoint=resume_from, seed=seed, device=ctx.device, progress=ctx.progress,
+                     desc=f"{name}{'' if landmarks else ' without landmarks'} on {dataset} (seed {seed})")
+        histories.append(result.history.assign(data=dataset))
+        prefix = "" if dataset == run.dataset else "adapted_"
+        facts |= {f"{prefix}best_epoch": result.best_epoch, f"{prefix}val_frame_ccc_mean": result.best_score,
+                  "train_frames_per_second": result.frames_per_second}
+    _save_model(ctx, model, run.weights, name, {"pre-training": run.dataset, "adapted to": stages[-1][0],
+                                                "seq_len": t.seq_len, "start": start}, seed,
+                {"validation_frame_ccc_mean": facts["val_frame_ccc_mean"]})
+    write_csv(pd.concat(histories, ignore_index=True), run.folder / "history.csv")
     write_json(run.folder / "metrics.json", {"cnn": name, "data": run.dataset, "seed": seed, "fingerprint": run.fingerprint,
-                                             "start": start, **_batch_facts(t.cnn_batch_size, t.lr_cnn),
-                                             "best_epoch": result.best_epoch, "val_frame_ccc_mean": result.best_score,
-                                             "train_frames_per_second": result.frames_per_second,
+                                             "start": start, **_batch_facts(t.cnn_batch_size, t.lr_cnn), **facts,
                                              **provenance(ctx, time.perf_counter() - tic)})
-    discard(resume_from)
+    discard(*checkpoints)
     return run
 
 
@@ -382,6 +394,26 @@ def _run_probe(ctx: Context, exp: Experiment, folder: Path, seed: int, print_: s
                        facts)
     result.write(folder)
     return result
+
+
+def trunk_probe(ctx: Context, cnn: CNNRun | None, taps: tuple[str, ...] = ("fc-input",)) -> tuple[float, float]:
+    """Validation utterance CCC (valence, arousal) of the linear probe (`omglib.probe`) on what
+    the frozen ``cnn`` passes on (its cached ``taps`` on OMG, with the probe's temporal
+    summary), or on the 68 landmarks alone when ``cnn`` is None: how much of the data a
+    pre-trained trunk holds, against what the landmarks carry without it."""
+    seqs = {s: cut(ctx.store("omg", s), ctx.profile.train.seq_len) for s in ("train", "validation")}
+    evaluation = _Evaluation(ctx, seqs["train"])
+    cached = cache(ctx, cnn, "omg", list(seqs), taps) if cnn is not None else {}
+
+    def described(split: str, s: Sequences) -> np.ndarray:
+        if cnn is None:
+            base = landmark_input(np.asarray(s.store.landmarks), s.store.faces.shape[1])
+        else:
+            base = np.hstack([np.asarray(cached[split][t], np.float32).reshape(len(s.store), -1) for t in taps])
+        return probe.summarised(base.astype(np.float32), s)
+
+    _, fit_ = probe.fit_predict(seqs, lambda f: evaluation.ccc(f, seqs["validation"]), features=described)
+    return fit_.validation_ccc[fit_.penalty]
 
 
 def _run_decision_fusion(ctx: Context, exp: Experiment, folder: Path, seed: int, print_: str, tic: float) -> SeedResult:
