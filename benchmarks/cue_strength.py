@@ -110,7 +110,8 @@ def main() -> None:
                                    "utterance CCC V", "utterance CCC A"], table,
                      f"python benchmarks/cue_strength.py {args.data} --stride {args.stride}",
                      f"Data: the {manifest['profile']} surrogate (generator {manifest['generator_version']}, seed "
-                     f"{manifest['seed']}); visible frames used (stride {args.stride}): {frames}")
+                     f"{manifest['seed']}); visible frames used (stride {args.stride}): {frames}",
+                     generator=manifest["generator_version"])
 
 
 if __name__ == "__main__":

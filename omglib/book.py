@@ -9,8 +9,9 @@
 
 Notebooks and Jupyter Book run in `build_env`, not in the user's environment. `check_site`
 then opens every page in headless Chromium (Debian's package) and reports pages with error
-text, missing images, fewer images than their notebook drew, a missing download (.ipynb and
-.md for a chapter, .md for a method page) or repository link, or a failed load.
+text, a figure's repr, missing images or images without alt text, fewer images than their
+notebook drew, a missing download (.ipynb and .md for a chapter, .md for a method page) or
+repository link, a failed load, or the builder's absolute paths in any page or download.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from pathlib import Path
 from omglib.config import Profile, get_profile
 from omglib.errors import OmgError
 from omglib.io import write_json, write_text
+from omglib.provenance import git_commit
 
 log = logging.getLogger(__name__)
 REPO = Path(__file__).resolve().parents[1]
@@ -80,6 +82,7 @@ def context(profile: str = "quick", data_root: str | Path | None = None, frames:
 class BookRun:
     html: Path
     seconds: dict[str, float] = field(default_factory=dict)
+    repository: str = ""  # the URL every page links to ("": none configured, no button)
 
 
 def build(profile: str = "quick", data_root: str | Path | None = None, frames: str | Path | None = None,
@@ -99,8 +102,11 @@ def build(profile: str = "quick", data_root: str | Path | None = None, frames: s
     experiments.run(ctx, [e.name for e in experiments.table_order(sorted(experiments.TABLES))])
     run.seconds["experiments"] = time.perf_counter() - tic
     stage = out / "_source"
-    _stage_sources(stage)
-    figures(data_root_of(ctx.profile, data_root), stage / "build" / "figures", ctx.profile)
+    root = data_root_of(ctx.profile, data_root)
+    commit = (git_commit() or "not from a git checkout")[:12]
+    run.repository = _stage_sources(stage, f"This site shows the <b>{ctx.profile.label()}</b> profile's run on "
+                                           f"<b>{source_label(root)}</b> data, built from commit <code>{commit}</code>.")
+    figures(root, stage / "build" / "figures", ctx.profile)
     parameters = chapter_parameters(ctx, data_root)
     tic = time.perf_counter()
     _execute_all(stage, parameters, ctx.workers, progress)
@@ -136,8 +142,12 @@ def _execute_all(stage: Path, parameters: dict, workers: int, progress: bool) ->
             pool.shutdown(cancel_futures=True)
 
 
-def _stage_sources(stage: Path) -> None:
-    """A fresh copy of the book's sources; executed notebooks are added next to them."""
+def _stage_sources(stage: Path, shows: str = "") -> str:
+    """A fresh copy of the book's sources (executed notebooks are added next to them), its
+    configuration carrying `repository_url` and, at the top of every page, ``shows`` (which
+    profile, data and commit the site shows); returns that URL ("" when there is none)."""
+    import yaml
+
     if stage.exists():
         shutil.rmtree(stage)
     (stage / "notebooks").mkdir(parents=True)
@@ -147,6 +157,23 @@ def _stage_sources(stage: Path) -> None:
             shutil.copytree(source, stage / name, ignore=shutil.ignore_patterns("_source", "_build"))
         else:
             shutil.copy2(source, stage / name)
+    config = yaml.safe_load((stage / "_config.yml").read_text())
+    url = repository_url(config)
+    config.setdefault("repository", {})["url"] = url
+    config.setdefault("html", {})["use_repository_button"] = bool(url)  # no link rather than a made-up one
+    if shows:
+        config["html"]["announcement"] = shows
+    write_text(stage / "_config.yml", yaml.safe_dump(config, sort_keys=False))
+    return url
+
+
+def repository_url(config: dict) -> str:
+    """Where the site links to as its repository: ``$OMG_REPOSITORY_URL`` (the publishing
+    workflow sets it from GitHub's own context), else ``repository.url`` in _config.yml, else
+    none ("")."""
+    import os
+
+    return os.environ.get("OMG_REPOSITORY_URL") or (config.get("repository") or {}).get("url") or ""
 
 
 def figures(root: Path, folder: Path, profile: str | Profile) -> None:
@@ -225,22 +252,32 @@ def execute(notebook: Path, target: Path, parameters: dict, progress: bool = Tru
     if done.returncode != 0:
         tail = "\n".join(done.stderr.strip().splitlines()[-10:])
         raise OmgError(f"{notebook.name}: papermill failed (exit {done.returncode}):\n{tail}")
-    _tidy(executed["cells"])
+    _tidy(executed["cells"], parameters)
     write_text(target, json.dumps(executed, indent=1))
     log.info("executed %s", notebook.name)
 
 
-def _tidy(cells: list[dict]) -> None:
+def _tidy(cells: list[dict], parameters: dict) -> None:
     """The site shows the chapter, not the plumbing: both parameter cells are removed (the
-    setup cell prints the run's parameters) and the setup cell's code is folded."""
+    setup cell prints the run's parameters) and the setup cell's code is folded. The injected
+    cell, which the downloaded notebook keeps, names the folders as a reader types them
+    (`reader_parameters`), not as the builder's machine has them."""
     plumbing = {"parameters", "injected-parameters"}
     last = max(i for i, c in enumerate(cells) if plumbing & set(c["metadata"].get("tags", [])))
     for i, cell in enumerate(cells[: last + 2]):
         tags = cell["metadata"].setdefault("tags", [])
+        if "injected-parameters" in tags:
+            cell["source"] = "# Parameters\n" + "".join(f"{k} = {v!r}\n" for k, v in reader_parameters(parameters).items())
         if plumbing & set(tags):
             tags.append("remove-cell")
         elif i == last + 1:
             tags.append("hide-input")
+
+
+def reader_parameters(parameters: dict) -> dict:
+    """``parameters`` with its folders (data_root, frames, results) as a reader types them
+    (`shown`): a downloaded chapter then runs from the reader's clone."""
+    return {k: shown(v) if k in ("data_root", "frames", "results") and v else v for k, v in parameters.items()}
 
 
 def render(stage: Path, out: Path) -> None:
@@ -262,19 +299,25 @@ def chromium() -> str | None:
     return shutil.which("chromium") or shutil.which("chromium-browser")
 
 
-def check_site(html: Path, screenshot: Path | None = None, page: str = "notebooks/11_results.html") -> dict[str, list[str]]:
+def check_site(html: Path, screenshot: Path | None = None, page: str = "notebooks/11_results.html",
+               private: tuple[str | Path, ...] = (), repository: bool = True) -> dict[str, list[str]]:
     """Load every page in headless Chromium; returns {page: problems} for pages that failed to
-    render, show error text, reference missing images, show fewer images than their executed
-    notebook (the copy the site offers for download) has image outputs, or lack the link to the
-    repository or a download (`download_problems`). With ``screenshot``,
-    saves ``page`` at desktop width there and at phone width (390 px) beside it (``*-390px.png``)."""
+    render, show error text or a figure's repr instead of the figure, reference missing images,
+    show an image without alt text in words, show fewer images than their executed notebook (the
+    copy the site offers for download) has image outputs, or lack the link to the repository
+    (when ``repository``: the site was built with one, `BookRun.repository`) or a download
+    (`download_problems`); and {file: problems} for any page or download that holds
+    a ``private`` path (the builder's folders: the repository, the working directory and the
+    site's book folder always are). With ``screenshot``, saves ``page`` at desktop width there
+    and at phone width (390 px) beside it (``*-390px.png``)."""
     import re
     import tempfile
+
+    problems = _private_paths(html, (REPO, Path.cwd(), html.resolve().parents[1], *private))
 
     browser = chromium()
     if browser is None:
         raise OmgError("chromium not found: install Debian's chromium package (make browser)")
-    problems: dict[str, list[str]] = {}
     pages = sorted(p for p in html.rglob("*.html") if "_static" not in p.parts and p.name not in ("genindex.html", "search.html"))
     with tempfile.TemporaryDirectory(prefix="omglib-chromium-") as profile:
         flags = (*CHROMIUM_FLAGS, f"--user-data-dir={profile}")  # no profile in HOME, which may be read-only
@@ -293,23 +336,62 @@ def check_site(html: Path, screenshot: Path | None = None, page: str = "notebook
             for marker in ("Traceback (most recent call last)", "Error:", "PapermillExecutionError"):
                 if marker in dom:
                     found.append(f"shows {marker!r}")
-            images = re.findall(r'<img[^>]+src="([^"]+)"', dom)
+            if re.search(r"&lt;(Figure|Axes)[ :(]", dom):
+                found.append("shows a figure's repr (<Figure size ...>) instead of the figure: end its cell with "
+                             "omglib.plots.image(fig)")
+            tags = re.findall(r"<img\b[^>]*>", dom)
+            images = [re.search(r'src="([^"]+)"', tag).group(1) for tag in tags if 'src="' in tag]
             for src in images:
                 if not src.startswith("data:") and not (path.parent / src.split("#")[0]).is_file():
                     found.append(f"missing image {src}")
+            found += [f"image {src[:60]} has no alt text in words (its cell's mystnb image.alt)"
+                      for src, alt in ((_attribute(tag, "src"), _attribute(tag, "alt")) for tag in tags)
+                      if "_images/" in src or src.startswith("data:image") if not _words(alt)]
             notebook = html / "_sources" / Path(name).with_suffix(".ipynb")
             drawn = image_outputs(notebook) if notebook.is_file() else 0
             if len(images) < drawn:
                 found.append(f"shows {len(images)} images, its notebook has {drawn} image outputs")
-            found += download_problems(path, dom, chapter=notebook.is_file())
+            found += download_problems(path, dom, chapter=notebook.is_file(), repository=repository)
             if found:
-                problems[name] = found
+                problems[name] = problems.get(name, []) + found
         if screenshot is not None:
             screenshot.parent.mkdir(parents=True, exist_ok=True)
             phone = screenshot.with_name(f"{screenshot.stem}-390px{screenshot.suffix}")
             for shot, size in ((screenshot, "1280,2400"), (phone, "390,2000")):
                 subprocess.run([browser, *flags, "--hide-scrollbars", f"--screenshot={shot}", f"--window-size={size}",
                                 (html / page).as_uri()], capture_output=True, timeout=120, check=False)
+    return problems
+
+
+def _attribute(tag: str, name: str) -> str:
+    import html
+    import re
+
+    found = re.search(rf'\b{name}="([^"]*)"', tag)
+    return html.unescape(found.group(1)) if found else ""
+
+
+def _words(alt: str) -> bool:
+    """Whether an image's alt text describes it in words (not empty, not a file name or path)."""
+    import re
+
+    return len(alt.split()) >= 3 and not re.search(r"\.(png|jpe?g|svg)\b|_images/|/", alt)
+
+
+def _private_paths(html: Path, folders: tuple[str | Path, ...]) -> dict[str, list[str]]:
+    """{file: problems} for every page and download under ``html`` that holds one of
+    ``folders`` as an absolute path: a published site is read on other machines."""
+    private = sorted({str(Path(f).resolve()) for f in folders if len(Path(f).resolve().parts) >= 3},  # not / or /home
+                     key=len, reverse=True)
+    problems: dict[str, list[str]] = {}
+    for path in sorted(html.rglob("*")):
+        if path.suffix not in (".html", ".ipynb", ".md", ".txt", ".json", ".py") or "_static" in path.parts:
+            continue
+        text = path.read_text(errors="replace")
+        leaked = [folder for folder in private if folder in text]
+        if leaked:
+            problems[path.relative_to(html).as_posix()] = [
+                f"holds the builder's path {leaked[0]}: show paths as a reader types them (omglib.book.shown)"]
     return problems
 
 
@@ -327,11 +409,12 @@ def header_links(dom: str) -> dict[str, list[str]]:
     return links
 
 
-def download_problems(page: Path, dom: str, chapter: bool) -> list[str]:
-    """What a page lacks of what the site promises: the link to the repository, and its
-    downloads, each an existing file (a chapter: .ipynb and .md; a method page: .md)."""
+def download_problems(page: Path, dom: str, chapter: bool, repository: bool = True) -> list[str]:
+    """What a page lacks of what the site promises: the link to the repository (when the site
+    has one), and its downloads, each an existing file (a chapter: .ipynb and .md; a method
+    page: .md)."""
     links = header_links(dom)
-    problems = [] if links.pop("source-repository", None) else ["no link to the repository"]
+    problems = [] if links.pop("source-repository", None) or not repository else ["no link to the repository"]
     offered = {Path(href.split("#")[0]).suffix: href for hrefs in links.values() for href in hrefs}
     for suffix in (".ipynb", ".md") if chapter else (".md",):
         if suffix not in offered:
@@ -380,3 +463,17 @@ def source_label(root: Path) -> str:
     """"surrogate" for data `omg synth` wrote (it leaves a manifest), "real" otherwise: every
     table column says which data it comes from."""
     return "surrogate" if (root / "manifest.json").is_file() else "real"
+
+
+def shown(path: str | Path, within: tuple = ()) -> str:
+    """``path`` as a reader types it: relative to the working directory (or the repository) when
+    inside it, else from the folder of ``within`` that holds it (that folder's name first), else
+    only its last part. A published page never shows the builder's absolute paths."""
+    from omglib.provenance import REPO
+
+    path = Path(path).resolve()
+    for base in (Path.cwd().resolve(), REPO, *(Path(f).resolve() for f in within)):
+        if path.is_relative_to(base):
+            inner = path.relative_to(base).as_posix()
+            return inner if base in (Path.cwd().resolve(), REPO) else f"{base.name}/{inner}".removesuffix("/.")
+    return path.name

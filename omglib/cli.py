@@ -162,7 +162,7 @@ def _cmd_book(args: argparse.Namespace) -> None:
     print(f"wrote {run.html / 'index.html'}")
     if book.chromium():
         shot = run.html.parent / "results.png"
-        problems = book.check_site(run.html, shot)
+        problems = book.check_site(run.html, shot, repository=bool(run.repository))
         for page, found in problems.items():
             print(f"  {page}: {'; '.join(found)}")
         if problems:

@@ -8,6 +8,7 @@ so a change to a network or to a profile changes its figure.
 
 from __future__ import annotations
 
+import textwrap
 from dataclasses import dataclass
 
 from omglib.config import ModelConfig, Profile
@@ -167,9 +168,12 @@ def _profile_name(profile) -> str:
 
 def network_figure(name: str, profile: str | Profile | ModelConfig = "quick", title: str = ""):
     """Boxes and arrows of network ``name``: the CNN top to bottom, the RNN branches to its right."""
-    import matplotlib.pyplot as plt
     from matplotlib.patches import FancyArrowPatch
     from matplotlib.path import Path as MplPath
+
+    from omglib.plots import pyplot
+
+    plt = pyplot()  # the book's theme
 
     boxes = labels(name, profile)
     rows, inputs, previous = {}, {}, None
@@ -182,10 +186,10 @@ def network_figure(name: str, profile: str | Profile | ModelConfig = "quick", ti
         previous = key if node.column == 0 else previous
     height = max(rows.values()) + 1
     branches = any(node.column == 1 for node, _ in boxes.values())
-    fig, ax = plt.subplots(figsize=(9 if branches else 4.8, 0.8 * height + 0.8))
+    fig, ax = plt.subplots(figsize=(7.4 if branches else 4.8, 0.8 * height + 0.8))  # 7.4 in: reads at phone width
     ax.set(xlim=(0, 1), ylim=(-height + 0.45, 0.55))
     ax.axis("off")
-    centre, artists = ({0: 0.25, 1: 0.73} if branches else {0: 0.5}), {}
+    centre, artists = ({0: 0.24, 1: 0.74} if branches else {0: 0.5}), {}
     for key, (node, text) in boxes.items():
         colour = "#dbe9f6" if node.column == 0 else "#fde2c8"
         artists[key] = ax.text(centre[node.column], -rows[key], text, ha="center", va="center", fontsize=8.5,
@@ -217,7 +221,9 @@ def gru_figure(name: str = "CNN-3RNN-2nd-pool_last-pool_fc", profile: str | Prof
                title: str = "", steps: int = 3):
     """Fig. 6: one RNN of ``name`` unrolled over ``steps`` frames, layer by layer, with its
     dropout; the title lists the input width of each of the network's RNNs."""
-    import matplotlib.pyplot as plt
+    from omglib.plots import pyplot
+
+    plt = pyplot()  # the book's theme
 
     paper, other = _built(name, "paper"), _built(name, profile)
     if not hasattr(paper, "rnns"):
@@ -230,7 +236,7 @@ def gru_figure(name: str = "CNN-3RNN-2nd-pool_last-pool_fc", profile: str | Prof
         if layer < gru.num_layers:
             rows.append(f"dropout {_merge(gru.dropout, small.dropout)}")
     rows.append(f"h_t: {_merge(gru.hidden_size, small.hidden_size)} features")
-    fig, ax = plt.subplots(figsize=(8, 0.85 * len(rows) + 0.9))
+    fig, ax = plt.subplots(figsize=(7.4, 0.85 * len(rows) + 0.9))
     xs = [0.18 + 0.32 * i for i in range(steps)]
     for col, x in enumerate(xs):
         frame = ["t-1", "t", "t+1"][col] if steps == 3 else str(col + 1)
@@ -249,8 +255,9 @@ def gru_figure(name: str = "CNN-3RNN-2nd-pool_last-pool_fc", profile: str | Prof
                                                                             "shrinkB": 40})
     ax.set(xlim=(0, 1), ylim=(-len(rows) + 0.4, 0.6))
     ax.axis("off")
-    ax.set_title(f"{title or 'each RNN of ' + name}: inputs {inputs} features per frame; paper size, "
-                 f"[{_profile_name(profile)} profile] where it differs", fontsize=9, wrap=True)
+    heading = (f"{title or 'each RNN of ' + name}: inputs {inputs} features per frame; paper size, "
+               f"[{_profile_name(profile)} profile] where it differs")
+    ax.set_title(textwrap.fill(heading, 80), fontsize=9)  # wrapped by hand: matplotlib's wrap= clips at the figure's edge
     fig.tight_layout()
     return fig
 

@@ -11,12 +11,22 @@ from __future__ import annotations
 import hashlib
 import platform
 import re
+import subprocess
 from importlib import metadata
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 LOCK = REPO / "requirements" / "lock-linux-py311.txt"
 _PIN = re.compile(r"^([A-Za-z0-9][A-Za-z0-9._-]*)==([^\s;#]+)")
+
+
+def git_commit() -> str | None:
+    """The checkout's HEAD commit, or None outside a git checkout (an installed copy)."""
+    try:
+        return subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True, text=True, check=True,
+                              cwd=REPO).stdout.strip() or None
+    except (OSError, subprocess.CalledProcessError):
+        return None
 
 
 def locked_versions(lock: Path = LOCK) -> dict[str, str]:

@@ -7,8 +7,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 
-from omglib.plots import PALETTE, legend_below, pyplot
+from omglib.plots import PALETTE, WIDTH, legend_below, pyplot, run_style
 
 
 def surrogate_va_grid(size: int = 5, seed: int = 0, identities: int = 2):
@@ -45,9 +46,9 @@ def surrogate_va_grid(size: int = 5, seed: int = 0, identities: int = 2):
 
 
 def preprocessing_steps(video, frames: int = 4, crop_size: int = 96):
-    """Sec. 4 step by step for a few evenly spaced frames of ``video``: the frame with the
-    detection box and 68 landmarks, the 5 anchor points, and the aligned crop with the
-    template's anchor points."""
+    """Sec. 4 step by step for a few evenly spaced frames of ``video``, one row per frame: the
+    frame with the detection box, 68 landmarks and the 5 anchor points (left), and the aligned
+    crop with the template's anchor points (right)."""
     plt = pyplot()
 
     from omglib.errors import DataError
@@ -60,30 +61,30 @@ def preprocessing_steps(video, frames: int = 4, crop_size: int = 96):
         raise DataError(video, "not found" if not Path(video).exists() else "cannot tell how many frames it has (corrupt?)")
     wanted = set(np.linspace(0, count - 1, frames).round().astype(int).tolist())
     shown = [(i, rgb) for i, _, rgb in iter_frames(video) if i in wanted]  # keeps only the frames shown
-    fig, axes = plt.subplots(2, len(shown), figsize=(3.2 * len(shown), 5.4), gridspec_kw={"height_ratios": [1, 1.1]},
-                             squeeze=False)
-    for col, (i, rgb) in enumerate(shown):
-        top, bottom = axes[0, col], axes[1, col]
-        top.imshow(rgb)
-        top.set_title(f"frame {i}", fontsize=9)
+    fig, axes = plt.subplots(len(shown), 2, figsize=(WIDTH * 0.8, 2.4 * len(shown) + 0.5), squeeze=False,
+                             gridspec_kw={"width_ratios": [1.35, 1]})
+    for row, (i, rgb) in enumerate(shown):
+        left, right = axes[row]
+        left.imshow(rgb)
+        left.set_title(f"frame {i}: detection, 68 landmarks", fontsize=9)
         faces = detect_faces(rgb)
         if faces:
             box = faces[0][0]
             landmarks = predict_landmarks(rgb, box)
-            top.add_patch(plt.Rectangle(box[:2], box[2] - box[0], box[3] - box[1], fill=False, color="yellow", lw=1))
-            top.scatter(*landmarks.T, s=2, c="lime")
-            top.scatter(*five_points(landmarks).T, s=12, c="red")
+            left.add_patch(plt.Rectangle(box[:2], box[2] - box[0], box[3] - box[1], fill=False, color="yellow", lw=1))
+            left.scatter(*landmarks.T, s=2, c="lime")
+            left.scatter(*five_points(landmarks).T, s=12, c="red")
             crop, moved, _ = align(rgb, landmarks, crop_size)
-            bottom.imshow(crop)
-            bottom.scatter(*moved.T, s=3, c="lime")
-            bottom.scatter(*template(crop_size).T, s=30, facecolors="none", edgecolors="red")
-            bottom.set_title(f"aligned {crop_size}x{crop_size}", fontsize=9)
+            right.imshow(crop)
+            right.scatter(*moved.T, s=3, c="lime")
+            right.scatter(*template(crop_size).T, s=30, facecolors="none", edgecolors="red")
+            right.set_title(f"aligned crop, {crop_size}x{crop_size}", fontsize=9)
         else:
-            bottom.text(0.5, 0.5, "no face found:\nframe marked invalid", ha="center", va="center")
-        for ax in (top, bottom):
-            ax.set_xticks([])
-            ax.set_yticks([])
-    fig.suptitle("Detection + 68 landmarks (5 anchors in red) -> Procrustes onto the template (red circles) -> crop", fontsize=10)
+            right.text(0.5, 0.5, "no face found:\nframe marked invalid", ha="center", va="center")
+        for ax in (left, right):
+            ax.set_axis_off()  # pictures: no ticks, no spines (the titles stay)
+    fig.suptitle("Detection + 68 landmarks (5 anchors in red) -> Procrustes\nonto the template (red circles) -> crop",
+                 fontsize=10)
     fig.tight_layout()
     return fig
 
@@ -126,96 +127,123 @@ PAPER_QUADRANT_MSE = {"V>=0,A<0": (0.101, 0.031), "V>=0,A>=0": (0.055, 0.021), "
 
 def comparison(table, source: str = "surrogate"):
     """Table 3-6 rows next to the paper's numbers, each column labelled with its data: the
-    mean over seeds +- the standard deviation across seeds, and the 95% video-cluster interval."""
+    mean over seeds +- the standard deviation across seeds beside the paper's number, then the
+    95% video-cluster intervals (a dash: not published, or not run)."""
     import pandas as pd
 
     rows = []
     for _, row in table.iterrows():
         paper = PAPER_CCC.get(row["experiment"], (np.nan, np.nan))
-        cells = {"seeds": row["seeds"]}
-        for key, label in (("valence", "V"), ("arousal", "A")):
+        cells = {}
+        for key, label, published in (("valence", "V", paper[0]), ("arousal", "A", paper[1])):
             spread = f" ± {row[f'sd_{key}']:.3f}" if row["seeds"] > 1 else ""  # one seed (the floor): no spread
-            cells[f"{label} ({source})"] = f"{row[f'ccc_{key}']:.3f}{spread}" if row["seeds"] else ""
-            cells[f"{label} 95% CI ({source})"] = _interval(row[f"ci_{key}"])
+            cells[f"{label} ({source})"] = f"{row[f'ccc_{key}']:.3f}{spread}" if row["seeds"] else np.nan
+            cells[f"{label} (paper, real OMG)"] = published  # beside the book's: visible without scrolling
+        for key, label in (("valence", "V"), ("arousal", "A")):
+            cells[f"{label} 95% CI ({source})"] = _interval(row[f"ci_{key}"]) or np.nan
         if row["sd_mean_cnn_seeds"] == row["sd_mean_cnn_seeds"]:  # frame CNNs: the spread over CNN pre-training seeds too
             cells[f"mean, CNN seeds too ({source})"] = f"{row['ccc_mean_cnn_seeds']:.3f} ± {row['sd_mean_cnn_seeds']:.3f}"
-        rows.append({"experiment": row["experiment"], **cells,
-                     "V (paper, real OMG)": paper[0], "A (paper, real OMG)": paper[1]})
-    return pd.DataFrame(rows).set_index("experiment").fillna("")
+        rows.append({"experiment": row["experiment"], **cells, "seeds": row["seeds"]})
+    return dashed(pd.DataFrame(rows).set_index("experiment"))
 
 
 def _interval(ci) -> str:
     return f"[{ci[0]:.2f}, {ci[1]:.2f}]" if isinstance(ci, (list, tuple)) else ""
 
 
-def rows_plot(table, source: str = "surrogate", title: str = ""):
-    """Each row's valence and arousal CCC: mean over seeds (dot), 95% video-cluster interval
-    (bar), and the paper's number on the real OMG test set (cross), so that a reader sees the
-    comparison before reading a number."""
+def rows_plot(table, source: str = "surrogate", title: str = "", summaries: dict | None = None):
+    """Each row's valence and arousal CCC in one panel: the mean over seeds (filled marker), its
+    95% video-cluster interval (bar), each training seed (small open marker, when
+    ``summaries``, name -> `Summary`, are given) and the paper's number on the real OMG test
+    set (cross), so that a reader sees the comparison before reading a number."""
     plt = pyplot()
 
     names = list(table["experiment"])
-    fig, axes = plt.subplots(1, 2, figsize=(11, 0.45 * len(names) + 1.4), sharey=True)
-    y = np.arange(len(names))[::-1]
-    for ax, (key, label) in zip(axes, (("valence", "valence"), ("arousal", "arousal"))):
+    fig, ax = plt.subplots(figsize=(WIDTH, 0.5 * len(names) + 1.3))
+    y = np.arange(len(names))[::-1].astype(float)
+    for offset, (key, colour, marker) in zip((0.17, -0.17), (("valence", PALETTE[0], "o"), ("arousal", PALETTE[1], "s"))):
         mean = table[f"ccc_{key}"].to_numpy(float)
         ci = np.array([c if isinstance(c, (list, tuple)) else (np.nan, np.nan) for c in table[f"ci_{key}"]], float)
         # a percentile interval need not contain the point (tiny test sets): bars stop at the point
-        ax.errorbar(mean, y, xerr=np.clip([mean - ci[:, 0], ci[:, 1] - mean], 0, None), fmt="o", color=PALETTE[0], capsize=3,
-                    label=f"this book ({source}): mean over seeds, 95% interval")
+        ax.errorbar(mean, y + offset, xerr=np.clip([mean - ci[:, 0], ci[:, 1] - mean], 0, None), fmt=marker,
+                    color=colour, capsize=3, label=f"{key}: this book ({source}), mean over seeds, 95% interval")
+        if summaries:
+            seeds = [(yi + offset, seed[f"ccc_{key}"]) for yi, name in zip(y, names) if (s := summaries.get(name))
+                     for seed in (s.per_seed if len(s.per_seed) > 1 else [])]
+            if seeds:
+                ax.scatter([v for _, v in seeds], [p for p, _ in seeds], s=14, marker=marker, facecolors="none",
+                           edgecolors=colour, lw=0.8, alpha=0.8, zorder=2, label=f"{key}: one training seed")
         paper = [PAPER_CCC.get(n, (np.nan, np.nan))[0 if key == "valence" else 1] for n in names]
-        ax.scatter(paper, y, marker="x", color=PALETTE[1], zorder=3, label="paper (real OMG)")
-        ax.axvline(0, color="grey", lw=0.6)
-        ax.set_xlabel(f"test CCC, {label}")
-    axes[0].set_yticks(y, names, fontsize=8)
-    fig.suptitle(title)
+        ax.scatter(paper, y + offset, marker="x", color=colour, s=40, zorder=3, label=f"{key}: paper (real OMG test)")
+    ax.axvline(0, color="grey", lw=0.6)
+    ax.set_yticks(y, names, fontsize=8)
+    ax.set_ylim(y.min() - 0.6, y.max() + 0.6)
+    ax.set_xlabel("test CCC (valence: circles, arousal: squares)")
+    ax.set_ylabel("experiment")
+    if title:
+        ax.set_title(title, loc="left")
     fig.tight_layout()
-    legend_below(fig, *axes[0].get_legend_handles_labels(), columns=2)
+    legend_below(fig, *ax.get_legend_handles_labels(), columns=2)  # valence's entries in one column, arousal's in the other
     return fig
 
 
 def claims_forest(claims):
     """A forest plot of the claims table: each claim's difference in mean CCC (this book, mean
     over seeds, 95% paired video-cluster interval, coloured by verdict) and the paper's (cross)."""
+    import textwrap
+
     plt = pyplot()
 
     colours = {"holds": PALETTE[2], "does not hold": PALETTE[1], "cannot tell at this size": "#767676"}
+    markers = {"holds": "o", "does not hold": "s", "cannot tell at this size": "D"}
     y = np.arange(len(claims))[::-1]
-    fig, ax = plt.subplots(figsize=(9, 0.45 * len(claims) + 1.2))
+    wrapped = [textwrap.fill(c, 42) for c in claims["claim"]]
+    lines = sum(w.count("\n") + 1 for w in wrapped)
+    fig, ax = plt.subplots(figsize=(WIDTH, 0.22 * lines + 0.25 * len(claims) + 1.4))
     for yi, (_, row) in zip(y, claims.iterrows()):
         ax.errorbar(row["difference"], yi, xerr=np.clip([[row["difference"] - row["low"]], [row["high"] - row["difference"]]], 0, None),
-                    fmt="o", color=colours[row["verdict"]], capsize=3)
-    ax.scatter(claims["paper difference"], y, marker="x", color="black", zorder=3, label="paper (real OMG)")
+                    fmt=markers[row["verdict"]], color=colours[row["verdict"]], capsize=3)
+    ax.scatter(claims["paper difference"], y, marker="x", color="black", zorder=3, label="paper (real OMG test)")
     for verdict, colour in colours.items():
-        ax.scatter([], [], color=colour, label=f"this book: {verdict}")
+        ax.errorbar([], [], xerr=[], fmt=markers[verdict], color=colour, capsize=3,
+                    label=f"this book: {verdict} (mean over seeds, 95% interval)")
     ax.axvline(0, color="grey", lw=0.8)
-    ax.set_yticks(y, claims["claim"], fontsize=8)
-    ax.set_xlabel("difference in mean CCC ((V + A) / 2), better minus worse")
+    ax.set_yticks(y, wrapped, fontsize=7.5)
+    ax.set_ylim(-0.6, len(claims) - 0.4)
+    ax.set_xlabel("difference in mean CCC ((V + A) / 2),\nbetter minus worse")
+    ax.set_ylabel("claim of the paper")
     fig.tight_layout()
-    legend_below(fig, *ax.get_legend_handles_labels(), columns=2)
+    legend_below(fig, *ax.get_legend_handles_labels(), columns=1)
     return fig
 
 
 def fit_curves(histories: dict, title: str = ""):
     """Training CCC (dashed, mean over the epoch's batches) and validation CCC (solid) per epoch
-    of each run in ``histories`` (label -> history.csv frame): a gap is over-fitting, a flat
-    line a network that does not learn. Up to eight runs get eight distinct colours."""
+    of each run in ``histories`` (label -> history.csv frame), valence above arousal: a gap is
+    over-fitting, a flat line a network that does not learn. Each run has its own colour and
+    marker (eight stay apart, in greyscale too)."""
+    from matplotlib.lines import Line2D
+
     plt = pyplot()
-    fig, axes = plt.subplots(1, 2, figsize=(10, 3.8), sharey=True)
+    fig, axes = plt.subplots(2, 1, figsize=(WIDTH, 6.2), sharex=True, sharey=True)
     for i, (label, history) in enumerate(histories.items()):
-        colour = PALETTE[i % len(PALETTE)]
+        style = run_style(i)
         for ax, dim in zip(axes, ("valence", "arousal")):
-            ax.plot(history["epoch"], history[f"val_ccc_{dim}"], color=colour, marker=".", label=label)
+            ax.plot(history["epoch"], history[f"val_ccc_{dim}"], **style, ms=5, label=label)
             if f"train_ccc_{dim}" in history:
-                ax.plot(history["epoch"], history[f"train_ccc_{dim}"], color=colour, ls="--", alpha=0.7)
+                ax.plot(history["epoch"], history[f"train_ccc_{dim}"], **style, ms=3, ls="--", alpha=0.6, mfc="none")
     for ax, dim in zip(axes, ("valence", "arousal")):
-        ax.set(title=f"{dim}: validation (solid), training (dashed)", xlabel="epoch")
+        ax.set(title=f"{dim}: validation (solid), training (dashed)", ylabel=f"CCC, {dim}")
         ax.xaxis.set_major_locator(plt.MaxNLocator(integer=True))
         ax.axhline(0, color="grey", lw=0.5)
-    axes[0].set_ylabel("CCC")
-    fig.suptitle(title)
+    axes[1].set_xlabel("epoch")
+    if title:
+        fig.suptitle(title)
     fig.tight_layout()
-    legend_below(fig, *axes[0].get_legend_handles_labels(), columns=min(4, len(histories)))
+    handles, labels = axes[0].get_legend_handles_labels()
+    handles += [Line2D([], [], color="black", ls="-"), Line2D([], [], color="black", ls="--")]
+    labels += ["validation", "training"]
+    legend_below(fig, handles, labels, columns=2)
     return fig
 
 
@@ -287,65 +315,81 @@ def table8(best_rows, source: str = "surrogate"):
         out.loc[name, [f"V ({own})", f"A ({own})"]] = [row["ccc_valence"], row["ccc_arousal"]]
     return out.rename_axis("method")
 
-def va_histograms(utterances, bins: int = 20):
+def dashed(table, digits: int = 3):
+    """``table`` as the book prints it: numbers to ``digits`` decimals and a dash, not NaN, in a
+    cell with no number (a row the paper did not publish, or this book did not run)."""
+    return table.map(lambda v: "–" if isinstance(v, float) and v != v else f"{v:.{digits}f}" if isinstance(v, float) else v)
+
+
+def va_histograms(utterances, bins: int = 20, columns: int = 2):
     """Fig. 3: per split, the 2-D histogram of (valence, arousal) (seaborn, with a colour bar
-    counting utterances per cell) and both marginals."""
+    counting utterances per cell) and both marginals; ``columns`` splits side by side."""
     import seaborn as sns
 
     plt = pyplot()
     splits = list(dict.fromkeys(utterances["split"]))
-    fig = plt.figure(figsize=(4.6 * len(splits), 4.6))
-    grid = fig.add_gridspec(2, 3 * len(splits), width_ratios=[4, 1, 0.25] * len(splits), height_ratios=[1, 4],
-                            hspace=0.06, wspace=0.08)
+    columns = min(columns, len(splits))
+    rows = -(-len(splits) // columns)
+    fig = plt.figure(figsize=(3.6 * columns, 3.7 * rows))
+    outer = fig.add_gridspec(rows, columns, hspace=0.35, wspace=0.55)
     edges = np.linspace(-1, 1, bins + 1)
     for i, split in enumerate(splits):
         part = utterances[utterances["split"] == split]
-        main = fig.add_subplot(grid[1, 3 * i])
+        grid = outer[i // columns, i % columns].subgridspec(2, 3, width_ratios=[4, 1, 0.25], height_ratios=[1, 4],
+                                                             hspace=0.06, wspace=0.08)
+        main = fig.add_subplot(grid[1, 0])
         sns.histplot(part, x="valence", y="arousal", bins=[edges, edges], cmap="viridis", cbar=True, ax=main,
-                     cbar_ax=fig.add_subplot(grid[1, 3 * i + 2]), cbar_kws={"label": "utterances per cell"})
-        main.set(xlim=(-1, 1), ylim=(-1, 1), xlabel="valence", ylabel="arousal (omglib scale)" if i == 0 else "")
-        top = fig.add_subplot(grid[0, 3 * i], sharex=main)
+                     cbar_ax=fig.add_subplot(grid[1, 2]), cbar_kws={"label": "utterances per cell"})
+        main.set(xlim=(-1, 1), ylim=(-1, 1), xlabel="valence", ylabel="arousal (omglib scale)")
+        top = fig.add_subplot(grid[0, 0], sharex=main)
         sns.histplot(part, x="valence", bins=edges, color=PALETTE[0], ax=top)
         top.set_title(f"{split} ({len(part)} utterances)")
         top.axis("off")
-        side = fig.add_subplot(grid[1, 3 * i + 1], sharey=main)
+        side = fig.add_subplot(grid[1, 1], sharey=main)
         sns.histplot(part, y="arousal", bins=edges, color=PALETTE[1], ax=side)
         side.axis("off")
     return fig
 
 
 def utterance_statistics(utterances):
-    """Utterance durations and utterances per video, per split (seaborn step histograms)."""
+    """Utterance durations (top) and utterances per video (bottom), per split (seaborn step histograms)."""
     import seaborn as sns
 
     plt = pyplot()
     table = utterances.assign(duration=utterances["end"] - utterances["start"])
     per_video = table.groupby(["split", "video"], sort=False).size().rename("utterances per video").reset_index()
-    fig, (left, right) = plt.subplots(1, 2, figsize=(10, 3.6))
-    sns.histplot(table, x="duration", hue="split", bins=30, element="step", ax=left)
-    sns.histplot(per_video, x="utterances per video", hue="split", discrete=True, element="step", ax=right, legend=False)
-    left.set(xlabel="utterance duration (s)", ylabel="utterances")
-    right.set(ylabel="videos")
-    right.xaxis.set_major_locator(plt.MaxNLocator(integer=True))
-    sns.move_legend(left, "upper right", title="split", fontsize="small")
+    fig, (top, bottom) = plt.subplots(2, 1, figsize=(WIDTH * 0.85, 5.6))
+    sns.histplot(table, x="duration", hue="split", bins=30, element="step", ax=top)
+    sns.histplot(per_video, x="utterances per video", hue="split", discrete=True, element="step", ax=bottom, legend=False)
+    top.set(xlabel="utterance duration (s)", ylabel="utterances")
+    bottom.set(xlabel="utterances per video", ylabel="videos")
+    bottom.xaxis.set_major_locator(plt.MaxNLocator(integer=True))
+    for ax in (top, bottom):  # counts
+        ax.yaxis.set_major_locator(plt.MaxNLocator(integer=True))
+    sns.move_legend(top, "upper left", bbox_to_anchor=(1.0, 1.0), title="split", fontsize="small")
     fig.tight_layout()
     return fig
 
 
 def training_curves(ctx, names: list[str], seed: int | None = None):
-    """Training loss and validation CCC per epoch (OMG stage) of each experiment (one seed)."""
+    """Training loss (top) and validation CCC of valence and arousal (below) per epoch (OMG
+    stage) of each experiment (one seed; default the context's first)."""
     import pandas as pd
 
     from omglib.experiments import folder
 
     plt = pyplot()
-    fig, (loss_ax, val_ax, ar_ax) = plt.subplots(1, 3, figsize=(11, 3.6))
+    fig = plt.figure(figsize=(WIDTH, 6.0))
+    grid = fig.add_gridspec(2, 2)
+    loss_ax = fig.add_subplot(grid[0, :])
+    val_ax = fig.add_subplot(grid[1, 0])
+    ar_ax = fig.add_subplot(grid[1, 1], sharey=val_ax)
     for i, name in enumerate(names):
         path = folder(ctx, name, seed) / "history.csv"
         if not path.is_file():
             continue
         history = pd.read_csv(path)
-        style = {"color": PALETTE[i % len(PALETTE)], "marker": ".", "label": name}
+        style = {**run_style(i), "label": name}
         loss_ax.plot(history["epoch"], history["loss"], **style)
         val_ax.plot(history["epoch"], history["val_ccc_valence"], **style)
         ar_ax.plot(history["epoch"], history["val_ccc_arousal"], **style)
@@ -359,7 +403,8 @@ def training_curves(ctx, names: list[str], seed: int | None = None):
 
 
 def postprocessing_sweep(ctx, name: str, seed: int | None = None):
-    """Validation CCC per window of the median filter and of the utterance smoothing (one seed; seaborn)."""
+    """Validation CCC per window of the median filter (top) and of the utterance smoothing
+    (bottom), per dimension (one seed; default the context's first; seaborn)."""
     import pandas as pd
     import seaborn as sns
 
@@ -367,56 +412,72 @@ def postprocessing_sweep(ctx, name: str, seed: int | None = None):
 
     plt = pyplot()
     sweep = pd.read_csv(folder(ctx, name, seed) / "postprocessing_sweep.csv")
-    fig, axes = plt.subplots(1, 2, figsize=(10, 3.4), sharey=True)
-    for ax, (stage, part) in zip(axes, sweep.groupby("stage", sort=False)):
-        sns.lineplot(part, x="window", y="ccc", hue="dimension", marker="o", ax=ax, legend=ax is axes[0])
+    stages = list(dict.fromkeys(sweep["stage"]))
+    fig, axes = plt.subplots(len(stages), 1, figsize=(WIDTH * 0.85, 2.7 * len(stages) + 0.6), sharey=True, squeeze=False)
+    for ax, stage in zip(axes[:, 0], stages):
+        part = sweep[sweep["stage"] == stage]
+        sns.lineplot(part, x="window", y="ccc", hue="dimension", style="dimension", markers=True, dashes=False, ax=ax,
+                     palette=list(PALETTE[:part["dimension"].nunique()]), legend=ax is axes[0, 0])
         ax.set_xscale("log", base=2)
+        ax.xaxis.set_major_formatter(plt.FuncFormatter(lambda v, _: f"{v:g}"))
         ax.set(xlabel="median window (frames)" if stage == "median_window" else "smoothing window (utterances)",
                ylabel="validation CCC")
-    fig.suptitle(name)
+    axes[0, 0].set_title(name, fontsize=9, loc="left")
+    sns.move_legend(axes[0, 0], "upper left", bbox_to_anchor=(1.0, 1.0), title="dimension", fontsize="small")
     fig.tight_layout()
     return fig
 
 
 def va_errors(ctx, name: str, seed: int | None = None):
-    """Test utterances in the VA space: an arrow from the label to the prediction (one seed)."""
+    """Test utterances in the VA space: an arrow from the label to the prediction (one seed;
+    default the context's first)."""
+    from matplotlib.lines import Line2D
+
     plt = pyplot()
 
     from omglib.experiments import utterances
 
     table = utterances(ctx, name, seed)
-    fig, ax = plt.subplots(figsize=(5.2, 5))
+    fig, ax = plt.subplots(figsize=(5.4, 5.8))
     ax.quiver(table["valence_true"], table["arousal_true"], table["valence"] - table["valence_true"],
-              table["arousal"] - table["arousal_true"], angles="xy", scale_units="xy", scale=1, width=0.003, alpha=0.6)
-    ax.scatter(table["valence_true"], table["arousal_true"], s=8, c="tab:red", label="label")
+              table["arousal"] - table["arousal_true"], angles="xy", scale_units="xy", scale=1, width=0.003, alpha=0.6,
+              color="0.3")
+    ax.scatter(table["valence_true"], table["arousal_true"], s=10, color=PALETTE[1], zorder=3, label="label (gold)")
     ax.axhline(0, color="grey", lw=0.5)
     ax.axvline(0, color="grey", lw=0.5)
-    ax.set(xlim=(-1, 1), ylim=(-1, 1), xlabel="valence", ylabel="arousal (omglib scale)", title=f"{name}: label -> prediction")
-    legend_below(ax, columns=1)
+    ax.set(xlim=(-1, 1), ylim=(-1, 1), xlabel="valence", ylabel="arousal (omglib scale)", aspect="equal")
+    ax.set_title(f"{name}: label -> prediction", fontsize=9)
+    handles, labels = ax.get_legend_handles_labels()
+    handles.append(Line2D([], [], color="0.3", marker=">", markevery=[1], lw=1))
+    labels.append("arrow to the prediction (post-processed)")
+    fig.tight_layout()
+    legend_below(fig, handles, labels, columns=2)
     return fig
 
 
 def va_traces(ctx, name: str, videos: int = 3, seed: int | None = None):
-    """Per-utterance labels and predictions along the first test videos (one seed)."""
+    """Per-utterance labels and predictions along the first test videos, one row per video,
+    valence left and arousal right (one seed; default the context's first)."""
     from omglib.experiments import utterances
 
     plt = pyplot()
     table = utterances(ctx, name, seed)
     chosen = list(dict.fromkeys(table["video"]))[:videos]
-    fig, axes = plt.subplots(2, len(chosen), figsize=(3.6 * len(chosen), 5), squeeze=False, sharey=True)
-    for col, video in enumerate(chosen):
+    fig, axes = plt.subplots(len(chosen), 2, figsize=(WIDTH, 2.3 * len(chosen) + 0.6), squeeze=False, sharey=True)
+    for row, video in enumerate(chosen):
         part = table[table["video"] == video].reset_index(drop=True)
-        for row, dim in enumerate(("valence", "arousal")):
+        for col, dim in enumerate(("valence", "arousal")):
             ax = axes[row, col]
-            ax.plot(part.index + 1, part[f"{dim}_true"], marker="o", color=PALETTE[0], label="label")
-            ax.plot(part.index + 1, part[f"{dim}_raw"], marker=".", ls=":", color=PALETTE[1], label="prediction")
-            ax.plot(part.index + 1, part[dim], marker="x", color=PALETTE[2], label="post-processed")
+            x = part.index + 1
+            ax.plot(x, part[f"{dim}_true"], marker="o", color=PALETTE[0], label="label (gold)")
+            ax.plot(x, part[f"{dim}_raw"], marker=".", ls=":", color=PALETTE[1], label="prediction")
+            ax.plot(x, part[dim], marker="x", color=PALETTE[2], label="post-processed prediction")
             ax.set_ylim(-1, 1)
-            ax.set_title(f"video {video}: {dim}")
+            ax.set_title(f"video {video}: {dim}", fontsize=9)
             ax.set_xlabel("utterance")
+            ax.set_ylabel(dim)
             ax.xaxis.set_major_locator(plt.MaxNLocator(integer=True))
-        axes[0, col].set_ylabel("valence" if col == 0 else "")
-        axes[1, col].set_ylabel("arousal" if col == 0 else "")
+            ax.set_xlim(0.5, len(part) + 0.5)
     fig.tight_layout()
     legend_below(fig, *axes[0, 0].get_legend_handles_labels())
     return fig
@@ -455,16 +516,45 @@ def caption(ctx, summaries: dict) -> str:
                if ctx.profile.overrides else ""))
 
 
+SHORT_TAPS = {"2nd-pool": "P2", "last-pool": "P5", "fc": "FC", "3rd-conv": "C3", "4th-conv": "C4", "5th-conv": "C5",
+              "7th-conv": "C7", "8th-conv": "C8", "9th-conv": "C9"}
+SHORT_MODELS = {"Model-level Fusion + RNN": "MF+RNN", "Decision-Level Fusion": "DF"}
+
+
+def short_name(name: str) -> str:
+    """An experiment's name short enough for a table cell: "CNN-3RNN-2nd-pool_last-pool_fc
+    (Aff-Wild)" -> "3RNN P2-P5-FC (Aff-Wild)"; `claims_legend` spells them out."""
+    model, _, tags = name.partition(" (")
+    if model in SHORT_MODELS:
+        model = SHORT_MODELS[model]
+    elif model.startswith(("CNN-1RNN-", "CNN-3RNN-")):
+        model = f"{model[4:8]} " + "-".join(SHORT_TAPS.get(t, t) for t in model[9:].split("_"))
+    return model + (f" ({tags}" if tags else "")
+
+
 def claims_display(claims):
-    """The claims table as the book prints it: the paper's difference, this book's (mean over
-    seeds, 95% paired video-cluster interval), the p-value and the verdict."""
-    shown = claims.assign(**{
-        "paper (real OMG): V, A": [f"{r['paper difference V']:+.3f}, {r['paper difference A']:+.3f}" for _, r in claims.iterrows()],
-        "this book: mean of V and A (95% interval)": [f"{r.difference:+.3f} [{r.low:+.3f}, {r.high:+.3f}]"
-                                                     for r in claims.itertuples()]})
-    shown["p_value"] = [p_value(p) for p in claims["p_value"]]
-    return shown[["claim", "comparison", "paper (real OMG): V, A", "this book: mean of V and A (95% interval)", "p_value",
-                  "verdict"]].rename(columns={"p_value": "p"}).set_index("claim")
+    """The claims table as the book prints it: short names (`claims_legend`), the paper's
+    difference and this book's side by side, valence, arousal and their mean (this book's mean
+    with its 95% paired video-cluster interval), the p-value and the verdict."""
+    rows = []
+    for _, r in claims.iterrows():
+        better, than = r["comparison"].removesuffix(" without post-processing").split(" vs ")
+        raw = " (raw)" if r["comparison"].endswith("without post-processing") else ""
+        rows.append({"claim": r["claim"], "better vs worse": f"{short_name(better)} vs {short_name(than)}{raw}",
+                     "paper V": f"{r['paper difference V']:+.3f}", "book V": f"{r['difference V']:+.3f}",
+                     "paper A": f"{r['paper difference A']:+.3f}", "book A": f"{r['difference A']:+.3f}",
+                     "paper mean": f"{r['paper difference']:+.3f}",
+                     "book mean [95% interval]": f"{r['difference']:+.3f} [{r['low']:+.3f}, {r['high']:+.3f}]",
+                     "p": p_value(r["p_value"]), "verdict": r["verdict"]})
+    return pd.DataFrame(rows).set_index("claim")
+
+
+def claims_legend(claims) -> str:
+    """The full names behind `claims_display`'s short ones, as one Markdown line."""
+    names = dict.fromkeys(n for c in claims["comparison"] for n in c.removesuffix(" without post-processing").split(" vs "))
+    shown = {short_name(n).partition(" (")[0]: n.partition(" (")[0] for n in names}
+    return "Names: " + "; ".join(f"**{s}** = {n}" for s, n in shown.items() if s != n) + \
+        ". (raw): the same experiment before post-processing. Differences: better minus worse, CCC."
 
 
 def p_value(p: float) -> str:

@@ -20,13 +20,13 @@ from __future__ import annotations
 import json
 import os
 import platform
-import subprocess
 from dataclasses import asdict, fields
 from datetime import date
 from pathlib import Path
 
 from omglib.config import PROFILE_NAMES, ModelConfig, get_profile
 from omglib.errors import OmgError
+from omglib.provenance import git_commit
 
 REPO = Path(__file__).resolve().parents[1]
 RECORDS = REPO / "benchmarks" / "records"
@@ -174,25 +174,20 @@ def label_ceiling(root: Path) -> str:
             f"{pair('test')} (valence / arousal) on test" + (f" ({others})" if others else "") + ".\n")
 
 
-def _git_commit() -> str | None:
-    try:
-        return subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True, text=True, check=True,
-                              cwd=REPO).stdout.strip() or None
-    except (OSError, subprocess.CalledProcessError):
-        return None
-
-
 def write_record(path: str | Path, columns: list[str], rows: list[list], command: str, notes: str = "",
-                 when: str | None = None, commit: str | None = None, machine: str | None = None) -> Path:
+                 when: str | None = None, commit: str | None = None, machine: str | None = None,
+                 generator: str | None = None) -> Path:
     """A benchmark's measurement with its provenance, for `record_table`: the command that made
-    it, the date, the git commit and the machine (default: today, HEAD, this machine)."""
+    it, the date, the git commit and the machine (default: today, HEAD, this machine), and the
+    surrogate generator's version when it measured the surrogate (``generator``)."""
     from omglib.io import write_json
 
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     machine = machine or f"{platform.system()} {platform.machine()}, {os.cpu_count()} CPUs"
-    write_json(path, {"command": command, "date": when or date.today().isoformat(), "git_commit": commit or _git_commit(),
-                      "machine": machine, "notes": notes, "columns": list(columns), "rows": [list(r) for r in rows]})
+    write_json(path, {"command": command, "date": when or date.today().isoformat(), "git_commit": commit or git_commit(),
+                      "machine": machine, "notes": notes, "columns": list(columns), "rows": [list(r) for r in rows],
+                      **({"generator_version": generator} if generator else {})})
     return path
 
 
@@ -204,9 +199,15 @@ def record_table(name: str) -> str:
     record = json.loads(path.read_text())
     commit = (record.get("git_commit") or "unknown")[:8]
     notes = f" {record['notes'].rstrip('.')}." if record.get("notes") else ""
+    from omglib.synth.generate import GENERATOR_VERSION
+
+    measured = record.get("generator_version")
+    stale = (f" **Measured on the surrogate of generator {measured}; this book's data are generator "
+             f"{GENERATOR_VERSION}**: re-run the command for today's numbers." if measured and measured != GENERATOR_VERSION
+             else "")
     return (markdown_table(record["columns"], record["rows"])
             + f"\nMeasured once, not by this book's build: `{record['command']}` on {record['date']} (commit {commit}, "
-              f"{record['machine']}).{notes} Run the command to measure it on your machine.\n")
+              f"{record['machine']}).{notes}{stale} Run the command to measure it on your machine.\n")
 
 
 # name -> (root of the book's data) -> Markdown; each is written to <folder>/<name>.md

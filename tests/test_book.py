@@ -59,7 +59,7 @@ def test_every_page_loads_in_headless_chromium(site, tmp_path):
     if book.chromium() is None:
         pytest.skip("Debian's chromium is not installed (make browser)")
     shot = tmp_path / "results.png"
-    problems = book.check_site(site.html, shot)
+    problems = book.check_site(site.html, shot, repository=bool(site.repository))
     assert problems == {}
     assert shot.is_file() and shot.stat().st_size > 10_000
     results_page = (site.html / "notebooks" / "11_results.html").read_text()

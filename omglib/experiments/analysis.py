@@ -14,7 +14,7 @@ import pandas as pd
 from omglib.experiments.catalogue import CLAIMS, LINEAR_PROBE, PRETRAIN_NAMES, TABLES, Claim, get
 from omglib.experiments.results import Context, load_summary, seed_predictions, run_folder
 from omglib.experiments.schedule import seed_runs
-from omglib.metrics import DIMENSIONS, paired_bootstrap
+from omglib.metrics import DIMENSIONS, ccc, paired_bootstrap
 
 VERDICTS = ("holds", "does not hold", "cannot tell at this size")
 
@@ -54,7 +54,9 @@ def compare(ctx: Context, claim: Claim) -> dict:
     _, than = _predictions(ctx, claim.than, "_raw" if claim.post_processing else "")
     va = truth[list(DIMENSIONS)].to_numpy(np.float64)
     test = paired_bootstrap(va, better, than, ctx.profile.train.bootstrap, ctx.cnn_seed, clusters=truth["video"].to_numpy())
-    return {**test, "verdict": verdict(test["low"], test["high"])}
+    per_seed = lambda pred: np.array([[ccc(va[:, k], p[:, k]) for k in range(va.shape[1])] for p in pred]).mean(0)
+    d = per_seed(better) - per_seed(than)  # each dimension's difference of the seeds' mean CCC (``difference`` is their mean)
+    return {**test, "difference V": float(d[0]), "difference A": float(d[1]), "verdict": verdict(test["low"], test["high"])}
 
 
 def verdict(low: float, high: float) -> str:
@@ -75,8 +77,8 @@ def paper_difference(claim: Claim) -> tuple[float, float, float]:
 
 def claims(ctx: Context, source: str | None = None, keyword: str = "") -> pd.DataFrame:
     """One row per claim of the paper (those of table ``source``, e.g. "Table 5", whose wording
-    holds ``keyword``, when given): the paper's difference, this book's difference (mean over
-    seeds) with its 95% video-cluster interval and p-value, and the verdict."""
+    holds ``keyword``, when given): the paper's difference (V, A, mean), this book's (V, A, and
+    their mean with its 95% video-cluster interval and p-value; means over seeds), and the verdict."""
     rows = []
     for claim in CLAIMS:
         if (source and claim.source != source) or keyword not in claim.claim:
@@ -86,6 +88,7 @@ def claims(ctx: Context, source: str | None = None, keyword: str = "") -> pd.Dat
         rows.append({"claim": claim.claim, "comparison": f"{claim.better} vs {claim.than}" +
                      (" without post-processing" if claim.post_processing else ""), "source": claim.source,
                      "paper difference V": paper[0], "paper difference A": paper[1], "paper difference": paper[2],
+                     "difference V": test["difference V"], "difference A": test["difference A"],
                      "difference": test["difference"], "low": test["low"], "high": test["high"],
                      "p_value": test["p_value"], "verdict": test["verdict"]})
     return pd.DataFrame(rows)

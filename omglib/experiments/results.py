@@ -18,7 +18,6 @@ import functools
 import hashlib
 import json
 import platform
-import subprocess
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 
@@ -148,11 +147,9 @@ def _environment() -> dict:
 
 
 def provenance(ctx: Context, seconds: float) -> dict:
-    try:
-        commit = subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True, text=True, check=True,
-                                cwd=Path(__file__).parent).stdout.strip()
-    except (OSError, subprocess.CalledProcessError):
-        commit = None
+    from omglib.provenance import git_commit
+
+    commit = git_commit()
     hardware = torch.cuda.get_device_name(ctx.device) if ctx.device.type == "cuda" else platform.processor() or platform.machine()
     return {"git_commit": commit, "code_version": code_version(), "device": str(ctx.device), "hardware": hardware,
             "torch": torch.__version__, "threads": torch.get_num_threads(), "environment": _environment(),
