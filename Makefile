@@ -78,8 +78,10 @@ browser:
 # The accessibility gate's tools (axe-core, puppeteer-core), pinned by package-lock.json:
 # node tests/site/axe.mjs SITE_HTML runs axe-core on every page in Debian's Chromium.
 site-checks: browser
-	@command -v npm >/dev/null || { echo "npm not found: install Node.js 18+ (with npm) first"; exit 1; }
-	npm ci --no-audit --no-fund --silent
+	@command -v npm >/dev/null || { \
+		SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+		$$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq nodejs npm >/dev/null; }
+	@test -d node_modules/axe-core -a -d node_modules/puppeteer-core || npm ci --no-audit --no-fund --silent
 
 # The main job: data, pre-processing, every experiment of Tables 3-6, the notebooks, the site.
 book: env browser
@@ -90,7 +92,7 @@ publish: env
 	@test -n "$(REMOTE)" || { echo "no git remote: make publish REMOTE=<url or path of the repository>"; exit 1; }
 	$(BIN)/omg book --publish "$(REMOTE)" --out book
 
-test: env browser
+test: env browser site-checks
 	$(BIN)/python -m pytest -q
 
 clean:

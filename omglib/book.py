@@ -105,7 +105,7 @@ def build(profile: str = "quick", data_root: str | Path | None = None, frames: s
     root = data_root_of(ctx.profile, data_root)
     commit = (git_commit() or "not from a git checkout")[:12]
     run.repository = _stage_sources(stage, f"This site shows the <b>{ctx.profile.label()}</b> profile's run on "
-                                           f"<b>{source_label(root)}</b> data, built from commit <code>{commit}</code>.")
+                                           f"<b>{source_label(root)}</b> data, built from commit {commit}.")
     figures(root, stage / "build" / "figures", ctx.profile)
     parameters = chapter_parameters(ctx, data_root)
     tic = time.perf_counter()
@@ -253,6 +253,9 @@ def execute(notebook: Path, target: Path, parameters: dict, progress: bool = Tru
         tail = "\n".join(done.stderr.strip().splitlines()[-10:])
         raise OmgError(f"{notebook.name}: papermill failed (exit {done.returncode}):\n{tail}")
     _tidy(executed["cells"], parameters)
+    run = executed.get("metadata", {}).get("papermill", {})  # what papermill recorded, in the reader's terms too
+    run.update({k: v for k, v in {"input_path": shown(notebook), "output_path": target.name,
+                                  "parameters": reader_parameters(parameters)}.items() if k in run})
     write_text(target, json.dumps(executed, indent=1))
     log.info("executed %s", notebook.name)
 

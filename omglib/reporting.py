@@ -545,7 +545,8 @@ def claims_display(claims):
                      "paper A": f"{r['paper difference A']:+.3f}", "book A": f"{r['difference A']:+.3f}",
                      "paper mean": f"{r['paper difference']:+.3f}",
                      "book mean [95% interval]": f"{r['difference']:+.3f} [{r['low']:+.3f}, {r['high']:+.3f}]",
-                     "p": p_value(r["p_value"]), "verdict": r["verdict"]})
+                     "p": p_value(r["p_value"]), "verdict": r["verdict"],
+                     "why it may differ": r.get("diagnostic") or "–"})
     return pd.DataFrame(rows).set_index("claim")
 
 
@@ -567,6 +568,34 @@ def claims_table(ctx, source: str, keyword: str = ""):
     from omglib.experiments import claims
 
     return claims_display(claims(ctx, source, keyword))
+
+
+FINDINGS = ("top", "top_ccc", "bottom", "bottom_ccc", "paper_top", "agree", "floor", "verdicts")
+
+
+def table_findings(table, claims=None) -> dict[str, str]:
+    """What a chapter's closing section says of its table (rows of `omglib.experiments.table`),
+    as sentences to glue (`FINDINGS`): the best and the weakest network (valence / arousal),
+    the paper's best of these rows, whether they agree, how many beat the linear floor, and the
+    verdicts of ``claims`` (rows of `omglib.experiments.claims`) when given."""
+    from omglib.experiments import LINEAR_PROBE
+
+    networks = table[table["experiment"] != LINEAR_PROBE].dropna(subset=["ccc_mean"])
+    top, bottom = networks.loc[networks["ccc_mean"].idxmax()], networks.loc[networks["ccc_mean"].idxmin()]
+    paper = {n: sum(PAPER_CCC[n]) / 2 for n in networks["experiment"] if n in PAPER_CCC}
+    paper_top = max(paper, key=paper.get) if paper else None
+    floor = table[table["experiment"] == LINEAR_PROBE]["ccc_mean"]
+    va = lambda row: f"{row['ccc_valence']:.3f} / {row['ccc_arousal']:.3f}"
+    return {
+        "top": top["experiment"], "top_ccc": va(top), "bottom": bottom["experiment"], "bottom_ccc": va(bottom),
+        "paper_top": (f"{paper_top} ({' / '.join(f'{v:.3f}' for v in PAPER_CCC[paper_top])})" if paper_top
+                      else "none of them (the paper does not report these rows)"),
+        "agree": "the same row" if paper_top == top["experiment"] else "a different row",
+        "floor": (f"{(networks['ccc_mean'] > floor.iloc[0]).sum()} of the {len(networks)} networks beat the linear floor "
+                  f"(mean CCC {floor.iloc[0]:.3f})" if len(floor) and floor.notna().all() else "the table has no linear floor"),
+        "verdicts": ("; ".join(f"{claim}: {verdict}" for claim, verdict in claims["verdict"].items()) or "none")
+                    if claims is not None else "none tested in this chapter",
+    }
 
 
 def fit_summary(ctx, names: list[str]) -> str:

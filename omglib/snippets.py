@@ -221,6 +221,7 @@ SNIPPETS = {
     "label_ceiling": label_ceiling,
     "cue_strength": lambda root: record_table("cue_strength"),
     "recipe_diagnosis": lambda root: record_table("recipe_diagnosis"),
+    "trunk_diagnosis": lambda root: record_table("trunk_diagnosis"),
 }
 
 

@@ -64,3 +64,17 @@ def test_every_page_loads_in_headless_chromium(site, tmp_path):
     assert shot.is_file() and shot.stat().st_size > 10_000
     results_page = (site.html / "notebooks" / "11_results.html").read_text()
     assert "surrogate" in results_page and "paper, real OMG" in results_page and "<img" in results_page
+
+
+def test_no_page_has_a_serious_or_critical_accessibility_violation(site, tmp_path):
+    """The axe-core gate (tests/site/axe.mjs) on the smoke book, as pydata-sphinx-theme gates its pull requests."""
+    import shutil
+    import subprocess
+
+    node = shutil.which("node")
+    if node is None or book.chromium() is None or not (book.REPO / "node_modules" / "axe-core").is_dir():
+        pytest.skip("the accessibility gate's tools are not installed (make site-checks)")
+    done = subprocess.run([node, "tests/site/axe.mjs", str(site.html), "--json", str(tmp_path / "axe.json")],
+                          cwd=book.REPO, capture_output=True, text=True, timeout=900)
+    assert done.returncode == 0, done.stdout[-4000:] + done.stderr[-2000:]
+    assert "0 serious or critical" in done.stdout

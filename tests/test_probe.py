@@ -74,7 +74,7 @@ def test_a_cnn_adapted_to_omg_records_both_stages(smoke_frames, tmp_path):
                            tmp_path, "cpu", progress=False, workers=1)
     run = X.pretrained_cnn(ctx, "vgg16", "affwild2", ctx.cnn_seed)
     history = X.cnn_history(ctx, "vgg16", "affwild2")
-    assert history["data"].tolist() == ["affwild2", "omg"] and history["epoch"].tolist() == [1, 1]
+    assert history["data"].tolist() == ["affwild2", "omg"] and history["epoch"].tolist() == [1, 2]
     import json
 
     metrics = json.loads((run.folder / "metrics.json").read_text())
@@ -84,3 +84,17 @@ def test_a_cnn_adapted_to_omg_records_both_stages(smoke_frames, tmp_path):
     plain = X.Context.create(get_profile("smoke", ["train.pretrain_epochs=1"]), smoke_frames, tmp_path, "cpu",
                              progress=False, workers=1)
     assert X.cnn_run(plain, "vgg16", "affwild2", plain.cnn_seed).fingerprint != run.fingerprint
+
+
+def test_the_tap_diagnosis_probes_each_tap_set_and_says_which_see_the_landmarks(probe_run):
+    ctx, _ = probe_run
+    X.pretrained_cnn(ctx, "vgg16", "affwild2", ctx.cnn_seed)
+    X.run_seed(ctx, X.BEST_3RNN, ctx.seeds[0])
+    taps = X.tap_diagnosis(ctx)
+    assert len(taps) == len([e for e in X.TABLES[5] if not e.is_probe])
+    assert taps.loc["2nd-pool_last-pool_fc", "reads the landmarks"]
+    assert not taps.loc["3rd-conv_4th-conv_5th-conv", "reads the landmarks"]  # no fc tap: the landmarks join at the FC
+    probes = taps[["probe of its taps V", "probe of its taps A"]].to_numpy()
+    assert np.isfinite(probes).all() and (np.abs(probes) <= 1).all()
+    assert np.isfinite(taps.loc["2nd-pool_last-pool_fc", "network V"])  # the run above
+    assert np.isnan(taps.loc["3rd-conv_4th-conv_5th-conv", "network V"])  # never run here

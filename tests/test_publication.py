@@ -12,7 +12,8 @@ def test_licence_and_citation_file():
     assert (REPO / "LICENSE").read_text().startswith("MIT License")
     citation = yaml.safe_load((REPO / "CITATION.cff").read_text())
     assert citation["cff-version"] == "1.2.0"
-    assert {"title", "authors", "message", "license", "repository-code"} <= set(citation)
+    assert {"title", "authors", "message", "license"} <= set(citation)
+    assert "repository-code" not in citation  # the URL has one home: _config.yml or $OMG_REPOSITORY_URL
     assert set(citation["license"]) == {"MIT", "CC-BY-4.0"}
     paper = citation["references"][0]
     assert paper["title"].startswith("Exploiting multi-CNN features") and "cite" in citation["message"]
@@ -20,7 +21,9 @@ def test_licence_and_citation_file():
 
 def test_site_links_the_repository_and_states_the_licence():
     config = yaml.safe_load((REPO / "_config.yml").read_text())
-    assert config["html"]["use_repository_button"] and config["repository"]["url"].startswith("https://github.com/")
+    # one home for the URL, empty until published: `omg book` then shows no button (test_book_env)
+    assert config["html"]["use_repository_button"] and config["repository"]["url"] == ""
+    assert "omglib-a11y.js" in config["sphinx"]["config"]["html_js_files"]
     assert "CC BY 4.0" in config["html"]["extra_footer"]
     assert (REPO / "book" / "_static" / config["sphinx"]["config"]["html_css_files"][0]).is_file()
     assert "omglib.sphinx_downloads" in config["sphinx"]["extra_extensions"]  # each chapter as .md too
@@ -46,11 +49,15 @@ def test_a_chapter_downloads_as_one_markdown_file_as_the_site_shows_it(tmp_path)
     assert "/home/someone" not in text  # the cells the site removes are removed
 
 
-def test_workflow_tests_then_deploys_the_smoke_site_on_main():
+def test_workflow_tests_then_deploys_the_quick_site_on_main_with_its_results_cached():
     workflow = yaml.safe_load((REPO / ".github" / "workflows" / "book.yml").read_text())
     steps = workflow["jobs"]["test"]["steps"]
     runs = [s.get("run", "") for s in steps]
-    assert any(r.startswith("make test") for r in runs) and any("make book PROFILE=smoke" in r for r in runs)
+    assert any(r.startswith("make test") for r in runs) and any("make book PROFILE=quick" in r for r in runs)
+    book = next(s for s in steps if "make book" in s.get("run", ""))
+    assert book["env"]["OMG_REPOSITORY_URL"] == "${{ github.server_url }}/${{ github.repository }}"
+    cache = next(s for s in steps if "results" in s.get("with", {}).get("path", ""))
+    assert "omglib/experiments/**" in cache["with"]["key"] and cache["with"]["restore-keys"] == "quick-"
     assert any(s.get("uses", "").startswith("actions/upload-pages-artifact") for s in steps)
     deploy = workflow["jobs"]["deploy"]
     assert deploy["needs"] == "test" and deploy["permissions"] == {"pages": "write", "id-token": "write"}

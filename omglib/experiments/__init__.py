@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from omglib.experiments.analysis import claims, compare, table, trunk_diagnosis, verdict
+from omglib.experiments.analysis import claims, compare, table, tap_diagnosis, trunk_diagnosis, verdict
 from omglib.experiments.catalogue import (BEST_1RNN, BEST_3RNN, CLAIMS, DECISION_FUSION, EXPERIMENTS, FUSION_RNN,
                                           LINEAR_PROBE, PRETRAIN_NAMES, TABLES, Claim, Experiment, get, table_order, with_members)
 from omglib.experiments.pipeline import cnn_run, pretrained_cnn, run_seed, status, trunk_probe
@@ -44,6 +44,6 @@ __all__ = ["BEST_1RNN", "BEST_3RNN", "CLAIMS", "DECISION_FUSION", "EXPERIMENTS",
            "Claim", "Context", "Experiment", "Scores", "SeedResult", "Summary", "claims", "cnn_history", "compare", "folder",
            "get", "history",
            "load", "load_summary", "pretrained_cnn", "run", "run_seed", "status", "table", "table_order",
-           "trunk_diagnosis", "trunk_probe",
+           "tap_diagnosis", "trunk_diagnosis", "trunk_probe",
            "utterances",
            "verdict", "with_members"]

@@ -90,7 +90,7 @@ def claims(ctx: Context, source: str | None = None, keyword: str = "") -> pd.Dat
                      "paper difference V": paper[0], "paper difference A": paper[1], "paper difference": paper[2],
                      "difference V": test["difference V"], "difference A": test["difference A"],
                      "difference": test["difference"], "low": test["low"], "high": test["high"],
-                     "p_value": test["p_value"], "verdict": test["verdict"]})
+                     "p_value": test["p_value"], "verdict": test["verdict"], "diagnostic": claim.diagnostic})
     return pd.DataFrame(rows)
 
 
@@ -114,4 +114,28 @@ def trunk_diagnosis(ctx: Context) -> pd.DataFrame:
     if floor is not None:
         rows.append(("the linear floor: face pixels and landmarks", floor.validation.ccc_valence, floor.validation.ccc_arousal))
     return pd.DataFrame(rows, columns=["linear probe of", "validation CCC V", "validation CCC A"]).set_index("linear probe of")
+
+
+def tap_diagnosis(ctx: Context) -> pd.DataFrame:
+    """Table 5's tap sets, each with the linear probe of its taps of the shared VGG-Face trunk
+    (`pipeline.trunk_probe`, pixels only), whether the network reads the landmarks (they join
+    at the FC, so only tap sets with ``fc`` do) and the network's own validation CCC (first
+    seed): a tap set whose features hold nothing linear and that never sees the landmarks has
+    nothing to learn from."""
+    from omglib.experiments.pipeline import cnn_run, features_needed, trunk_probe
+    from omglib.experiments.results import load
+
+    run = cnn_run(ctx, "vgg16", "affwild2", ctx.cnn_seed)
+    rows = []
+    for exp in TABLES[5]:
+        if exp.is_probe or not run.weights.is_file():
+            continue
+        taps = features_needed([exp.model], ctx.profile)
+        probe_v, probe_a = trunk_probe(ctx, run, taps)
+        own = load(ctx, exp.name, ctx.seeds[0])
+        rows.append({"tap set": exp.model.removeprefix("CNN-3RNN-"), "reads the landmarks": "fc-input" in taps,
+                     "probe of its taps V": probe_v, "probe of its taps A": probe_a,
+                     "network V": own.validation.ccc_valence if own else np.nan,
+                     "network A": own.validation.ccc_arousal if own else np.nan})
+    return pd.DataFrame(rows).set_index("tap set")
 

@@ -151,7 +151,8 @@ def pretrained_cnn(ctx: Context, backbone: str, pretrain: str | None, seed: int,
         result = fit(model, train, lambda m: _frame_ccc(predict(m, val, ctx.device, precision=t.precision), val_seqs),
                      settings, checkpoint=resume_from, seed=seed, device=ctx.device, progress=ctx.progress,
                      desc=f"{name}{'' if landmarks else ' without landmarks'} on {dataset} (seed {seed})")
-        histories.append(result.history.assign(data=dataset))
+        done = sum(len(h) for h in histories)  # epochs count on across the stages, so curves run on
+        histories.append(result.history.assign(epoch=result.history["epoch"] + done, data=dataset))
         prefix = "" if dataset == run.dataset else "adapted_"
         facts |= {f"{prefix}best_epoch": result.best_epoch, f"{prefix}val_frame_ccc_mean": result.best_score,
                   "train_frames_per_second": result.frames_per_second}
