@@ -81,8 +81,8 @@ def one(variant: str, pretrain: str | None, heads: bool, results: str = "results
     if probes:
         from omglib.experiments import cnn_run
 
-        trunk = trunk_probe(ctx, cnn or cnn_run(ctx, "vgg16", pretrain, 0, landmarks))
-        alone = trunk_probe(ctx, None)
+        trunk = trunk_probe(ctx, cnn or cnn_run(ctx, "vgg16", pretrain, 0, landmarks))[0]
+        alone = trunk_probe(ctx, None)[0]
         row |= {"trunk probe V": round(trunk[0], 3), "trunk probe A": round(trunk[1], 3),
                 "landmark probe V": round(alone[0], 3), "landmark probe A": round(alone[1], 3)}
     if heads:

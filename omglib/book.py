@@ -342,14 +342,13 @@ def check_site(html: Path, screenshot: Path | None = None, page: str = "notebook
             if re.search(r"&lt;(Figure|Axes)[ :(]", dom):
                 found.append("shows a figure's repr (<Figure size ...>) instead of the figure: end its cell with "
                              "omglib.plots.image(fig)")
-            tags = re.findall(r"<img\b[^>]*>", dom)
-            images = [re.search(r'src="([^"]+)"', tag).group(1) for tag in tags if 'src="' in tag]
+            tags = [(_attribute(tag, "src"), _attribute(tag, "alt")) for tag in re.findall(r"<img\b[^>]*>", dom)]
+            images = [src for src, _ in tags if src]
             for src in images:
                 if not src.startswith("data:") and not (path.parent / src.split("#")[0]).is_file():
                     found.append(f"missing image {src}")
-            found += [f"image {src[:60]} has no alt text in words (its cell's mystnb image.alt)"
-                      for src, alt in ((_attribute(tag, "src"), _attribute(tag, "alt")) for tag in tags)
-                      if "_images/" in src or src.startswith("data:image") if not _words(alt)]
+            found += [f"image {src[:60]} has no alt text in words (its cell's mystnb image.alt)" for src, alt in tags
+                      if ("_images/" in src or src.startswith("data:image")) and not _words(alt)]
             notebook = html / "_sources" / Path(name).with_suffix(".ipynb")
             drawn = image_outputs(notebook) if notebook.is_file() else 0
             if len(images) < drawn:
@@ -472,11 +471,9 @@ def shown(path: str | Path, within: tuple = ()) -> str:
     """``path`` as a reader types it: relative to the working directory (or the repository) when
     inside it, else from the folder of ``within`` that holds it (that folder's name first), else
     only its last part. A published page never shows the builder's absolute paths."""
-    from omglib.provenance import REPO
-
-    path = Path(path).resolve()
-    for base in (Path.cwd().resolve(), REPO, *(Path(f).resolve() for f in within)):
+    path, typed = Path(path).resolve(), (Path.cwd().resolve(), REPO)
+    for base in (*typed, *(Path(f).resolve() for f in within)):
         if path.is_relative_to(base):
             inner = path.relative_to(base).as_posix()
-            return inner if base in (Path.cwd().resolve(), REPO) else f"{base.name}/{inner}".removesuffix("/.")
+            return inner if base in typed else f"{base.name}/{inner}".removesuffix("/.")
     return path.name

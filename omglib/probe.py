@@ -34,6 +34,11 @@ class ProbeFit:
     features: int
     training_frames: int
 
+    @property
+    def score(self) -> tuple[float, float]:
+        """The validation utterance CCC (valence, arousal) at the chosen penalty."""
+        return self.validation_ccc[self.penalty]
+
 
 def frame_features(seqs: Sequences) -> np.ndarray:
     """(W, L, F) float32 features of every position of ``seqs``: face pixels in [0, 1], network-input

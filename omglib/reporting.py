@@ -129,7 +129,6 @@ def comparison(table, source: str = "surrogate"):
     """Table 3-6 rows next to the paper's numbers, each column labelled with its data: the
     mean over seeds +- the standard deviation across seeds beside the paper's number, then the
     95% video-cluster intervals (a dash: not published, or not run)."""
-    import pandas as pd
 
     rows = []
     for _, row in table.iterrows():
@@ -281,7 +280,6 @@ _REFERENCES = {"peng2018deep": "Peng et al. 2018", "triantafyllopoulos2018audeer
 
 def challenge_entries():
     """Table 8's rows as published: method, modality, valence and arousal test CCC, bibkey, reference."""
-    import pandas as pd
 
     rows = [{"method": m, "modality": mod, "ccc_valence": v, "ccc_arousal": a, "bibkey": key, "reference": _REFERENCES[key]}
             for m, mod, v, a, key in CHALLENGE_ENTRIES]
@@ -294,7 +292,6 @@ def table8(best_rows, source: str = "surrogate"):
     Published and own numbers stay in separate columns, each labelled with its data: a book row
     that Table 8 has (the paper's two networks) fills that row's ``source`` columns, others are
     added below with the paper's published numbers when Table 3 has them."""
-    import pandas as pd
 
     from omglib.errors import OmgError
 
@@ -374,7 +371,6 @@ def utterance_statistics(utterances):
 def training_curves(ctx, names: list[str], seed: int | None = None):
     """Training loss (top) and validation CCC of valence and arousal (below) per epoch (OMG
     stage) of each experiment (one seed; default the context's first)."""
-    import pandas as pd
 
     from omglib.experiments import folder
 
@@ -405,7 +401,6 @@ def training_curves(ctx, names: list[str], seed: int | None = None):
 def postprocessing_sweep(ctx, name: str, seed: int | None = None):
     """Validation CCC per window of the median filter (top) and of the utterance smoothing
     (bottom), per dimension (one seed; default the context's first; seaborn)."""
-    import pandas as pd
     import seaborn as sns
 
     from omglib.experiments import folder
@@ -538,9 +533,8 @@ def claims_display(claims):
     with its 95% paired video-cluster interval), the p-value and the verdict."""
     rows = []
     for _, r in claims.iterrows():
-        better, than = r["comparison"].removesuffix(" without post-processing").split(" vs ")
-        raw = " (raw)" if r["comparison"].endswith("without post-processing") else ""
-        rows.append({"claim": r["claim"], "better vs worse": f"{short_name(better)} vs {short_name(than)}{raw}",
+        raw = " (raw)" if r["post_processing"] else ""
+        rows.append({"claim": r["claim"], "better vs worse": f"{short_name(r['better'])} vs {short_name(r['than'])}{raw}",
                      "paper V": f"{r['paper difference V']:+.3f}", "book V": f"{r['difference V']:+.3f}",
                      "paper A": f"{r['paper difference A']:+.3f}", "book A": f"{r['difference A']:+.3f}",
                      "paper mean": f"{r['paper difference']:+.3f}",
@@ -552,7 +546,7 @@ def claims_display(claims):
 
 def claims_legend(claims) -> str:
     """The full names behind `claims_display`'s short ones, as one Markdown line."""
-    names = dict.fromkeys(n for c in claims["comparison"] for n in c.removesuffix(" without post-processing").split(" vs "))
+    names = dict.fromkeys([*claims["better"], *claims["than"]])
     shown = {short_name(n).partition(" (")[0]: n.partition(" (")[0] for n in names}
     return "Names: " + "; ".join(f"**{s}** = {n}" for s, n in shown.items() if s != n) + \
         ". (raw): the same experiment before post-processing. Differences: better minus worse, CCC."
@@ -615,7 +609,6 @@ def fit_summary(ctx, names: list[str]) -> str:
 def postprocessing_table(ctx, names: list[str]):
     """Per experiment: the windows chosen on validation (first seed) and the test CCC without
     and with post-processing (means over seeds)."""
-    import pandas as pd
 
     from omglib.experiments import load, load_summary
 
@@ -632,7 +625,6 @@ def postprocessing_table(ctx, names: list[str]):
 
 def timings(ctx, chosen):
     """Seconds each experiment took, summed over its seeds (each process's own wall time)."""
-    import pandas as pd
 
     from omglib.experiments import load_summary
 

@@ -218,10 +218,12 @@ def test_claims_table_reads_with_short_names_and_v_a_side_by_side():
     assert reporting.short_name("CNN-3RNN-2nd-pool_last-pool_fc (Aff-Wild)") == "3RNN P2-P5-FC (Aff-Wild)"
     assert max(len(reporting.short_name(n)) for n in names) <= 32
     claims = pd.DataFrame([{"claim": "CNN-3RNN beats CNN-1RNN", "comparison": f"{BEST_3RNN} vs CNN-1RNN-2nd-pool_last-pool_fc",
+                            "better": BEST_3RNN, "than": "CNN-1RNN-2nd-pool_last-pool_fc", "post_processing": False,
                             "paper difference V": 0.02, "paper difference A": 0.01, "paper difference": 0.015,
                             "difference V": -0.05, "difference A": 0.03, "difference": -0.01, "low": -0.04, "high": 0.02,
                             "p_value": 0.0, "verdict": "cannot tell at this size"},
                            {"claim": "post-processing helps", "comparison": f"{BEST_3RNN} vs {BEST_3RNN} without post-processing",
+                            "better": BEST_3RNN, "than": BEST_3RNN, "post_processing": True,
                             "paper difference V": 0.03, "paper difference A": 0.02, "paper difference": 0.025,
                             "difference V": 0.01, "difference A": 0.02, "difference": 0.015, "low": 0.01, "high": 0.02,
                             "p_value": 0.44, "verdict": "holds"}])

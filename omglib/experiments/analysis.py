@@ -86,7 +86,8 @@ def claims(ctx: Context, source: str | None = None, keyword: str = "") -> pd.Dat
         paper = paper_difference(claim)
         test = compare(ctx, claim)
         rows.append({"claim": claim.claim, "comparison": f"{claim.better} vs {claim.than}" +
-                     (" without post-processing" if claim.post_processing else ""), "source": claim.source,
+                     (" without post-processing" if claim.post_processing else ""), "better": claim.better,
+                     "than": claim.than, "post_processing": claim.post_processing, "source": claim.source,
                      "paper difference V": paper[0], "paper difference A": paper[1], "paper difference": paper[2],
                      "difference V": test["difference V"], "difference A": test["difference A"],
                      "difference": test["difference"], "low": test["low"], "high": test["high"],
@@ -108,8 +109,8 @@ def trunk_diagnosis(ctx: Context) -> pd.DataFrame:
                              ("VGG-Face trunk, pre-trained without landmarks", False)):
         run = cnn_run(ctx, "vgg16", "affwild2", ctx.cnn_seed, landmarks)
         if run.weights.is_file():
-            rows.append((label, *trunk_probe(ctx, run)))
-    rows.append(("the 68 landmarks alone", *trunk_probe(ctx, None)))
+            rows.append((label, *trunk_probe(ctx, run)[0]))
+    rows.append(("the 68 landmarks alone", *trunk_probe(ctx, None)[0]))
     floor = load(ctx, LINEAR_PROBE, ctx.seeds[0])
     if floor is not None:
         rows.append(("the linear floor: face pixels and landmarks", floor.validation.ccc_valence, floor.validation.ccc_arousal))
@@ -126,16 +127,15 @@ def tap_diagnosis(ctx: Context) -> pd.DataFrame:
     from omglib.experiments.results import load
 
     run = cnn_run(ctx, "vgg16", "affwild2", ctx.cnn_seed)
+    networks = [e for e in TABLES[5] if not e.is_probe]
+    if not run.weights.is_file():
+        return pd.DataFrame(columns=["tap set"]).set_index("tap set")
+    tap_sets = [features_needed([e.model], ctx.profile) for e in networks]
     rows = []
-    for exp in TABLES[5]:
-        if exp.is_probe or not run.weights.is_file():
-            continue
-        taps = features_needed([exp.model], ctx.profile)
-        probe_v, probe_a = trunk_probe(ctx, run, taps)
+    for exp, taps, (probe_v, probe_a) in zip(networks, tap_sets, trunk_probe(ctx, run, *tap_sets)):
         own = load(ctx, exp.name, ctx.seeds[0])
         rows.append({"tap set": exp.model.removeprefix("CNN-3RNN-"), "reads the landmarks": "fc-input" in taps,
                      "probe of its taps V": probe_v, "probe of its taps A": probe_a,
                      "network V": own.validation.ccc_valence if own else np.nan,
                      "network A": own.validation.ccc_arousal if own else np.nan})
     return pd.DataFrame(rows).set_index("tap set")
-

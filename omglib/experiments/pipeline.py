@@ -397,24 +397,29 @@ def _run_probe(ctx: Context, exp: Experiment, folder: Path, seed: int, print_: s
     return result
 
 
-def trunk_probe(ctx: Context, cnn: CNNRun | None, taps: tuple[str, ...] = ("fc-input",)) -> tuple[float, float]:
+def trunk_probe(ctx: Context, cnn: CNNRun | None, *tap_sets: tuple[str, ...]) -> list[tuple[float, float]]:
     """Validation utterance CCC (valence, arousal) of the linear probe (`omglib.probe`) on what
-    the frozen ``cnn`` passes on (its cached ``taps`` on OMG, with the probe's temporal
-    summary), or on the 68 landmarks alone when ``cnn`` is None: how much of the data a
-    pre-trained trunk holds, against what the landmarks carry without it."""
+    the frozen ``cnn`` passes on, one per tap set (its cached taps on OMG, with the probe's
+    temporal summary; default the FC's input), or on the 68 landmarks alone when ``cnn`` is
+    None: how much of the data a pre-trained trunk holds, against what the landmarks carry
+    without it. The stores are cut and the taps cached once for all the sets."""
     seqs = {s: cut(ctx.store("omg", s), ctx.profile.train.seq_len) for s in ("train", "validation")}
     evaluation = _Evaluation(ctx, seqs["train"])
-    cached = cache(ctx, cnn, "omg", list(seqs), taps) if cnn is not None else {}
+    score = lambda f: evaluation.ccc(f, seqs["validation"])
+    if cnn is None:
+        landmarks = lambda split, s: probe.summarised(landmark_input(np.asarray(s.store.landmarks), s.store.faces.shape[1])
+                                                      .astype(np.float32), s)
+        return [probe.fit_predict(seqs, score, features=landmarks)[1].score]
+    tap_sets = tap_sets or (("fc-input",),)
+    cached = cache(ctx, cnn, "omg", list(seqs), tuple(dict.fromkeys(t for taps in tap_sets for t in taps)))
+    scores = []
+    for taps in tap_sets:
+        def described(split: str, s: Sequences, taps=taps) -> np.ndarray:
+            return probe.summarised(np.hstack([np.asarray(cached[split][t], np.float32).reshape(len(s.store), -1)
+                                               for t in taps]), s)
 
-    def described(split: str, s: Sequences) -> np.ndarray:
-        if cnn is None:
-            base = landmark_input(np.asarray(s.store.landmarks), s.store.faces.shape[1])
-        else:
-            base = np.hstack([np.asarray(cached[split][t], np.float32).reshape(len(s.store), -1) for t in taps])
-        return probe.summarised(base.astype(np.float32), s)
-
-    _, fit_ = probe.fit_predict(seqs, lambda f: evaluation.ccc(f, seqs["validation"]), features=described)
-    return fit_.validation_ccc[fit_.penalty]
+        scores.append(probe.fit_predict(seqs, score, features=described)[1].score)
+    return scores
 
 
 def _run_decision_fusion(ctx: Context, exp: Experiment, folder: Path, seed: int, print_: str, tic: float) -> SeedResult:
