@@ -93,6 +93,29 @@ def apply(frames: np.ndarray, mask: np.ndarray, group: np.ndarray, groups: pd.Da
     return smooth_utterances(estimates, groups, choice.smoothing_window), int(empty.sum())
 
 
+@dataclass(frozen=True)
+class UtteranceEstimate:
+    """How per-frame predictions become an utterance's (valence, arousal) in the pipeline: the
+    per-sequence ``aggregate``, the post-processing ``choice`` made on validation and the
+    training mean as ``fallback``. A model file records it, so `omg predict` answers as `omg run`."""
+
+    aggregate: str = "median"
+    choice: PostProcessing = PostProcessing()
+    fallback: tuple[float, float] = (float("nan"), float("nan"))  # unknown: an utterance without a face gets none
+
+    def __call__(self, frames: np.ndarray, mask: np.ndarray, group: np.ndarray,
+                 groups: pd.DataFrame) -> tuple[np.ndarray, int]:
+        return apply(frames, mask, group, groups, self.choice, self.aggregate, self.fallback)
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict) -> UtteranceEstimate:
+        choice = {k: tuple(int(w) for w in v) for k, v in data["choice"].items()}
+        return cls(data["aggregate"], PostProcessing(**choice), tuple(float(v) for v in data["fallback"]))
+
+
 def choose(frames: np.ndarray, mask: np.ndarray, group: np.ndarray, groups: pd.DataFrame, truth: np.ndarray,
            median_windows: tuple[int, ...], smoothing_windows: tuple[int, ...], how: str,
            fallback: tuple[float, float]) -> tuple[PostProcessing, pd.DataFrame]:

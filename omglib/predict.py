@@ -21,7 +21,9 @@ Two modes (both through `StreamingNetwork`'s signature, see `omglib.export`):
 Outputs per input (in ``out``): frames.csv (one row per frame read, never dropped: ``frame,
 time, face_found, x0, y0, x1, y1, valence, arousal`` [+ window columns]; empty values where
 no face was found), summary.json (model, mode, the arousal scale, counts, timings),
-trace.png, utterances.csv with ``segments``, overlay.mp4 with ``overlay``. Arousal is in
+trace.png, utterances.csv with ``segments`` (each segment estimated as `omg run` estimates an
+utterance: its own windows, the post-processing chosen on validation that model.pt records,
+the tracker restarted at its start as on a clip), overlay.mp4 with ``overlay``. Arousal is in
 [-1, 1] (``internal``) or on the official OMG files' [0, 1] (``omg``); summary.json names it.
 """
 
@@ -32,7 +34,7 @@ import itertools
 import logging
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -41,11 +43,12 @@ import pandas as pd
 from omglib.config import PreprocessConfig, TrainConfig
 from omglib.data.omg import ID_COLUMNS, arousal_to_omg, read_omg_csv
 from omglib.data.media import VIDEO_SUFFIXES
-from omglib.data.sequences import landmark_input
+from omglib.data.sequences import landmark_input, windows
 from omglib.data.store import normalise
 from omglib.errors import DataError, OmgError
 from omglib.export import Network
 from omglib.io import atomic_path, write_json
+from omglib.postprocess import UtteranceEstimate
 from omglib.preprocess.pipeline import IMAGE_SUFFIXES, AlignedFrame, FaceTracker, aligned_frames, expected_frames, \
     landmark_box, truncation
 
@@ -102,13 +105,13 @@ def _inputs(frames: list[AlignedFrame], crop_size: int) -> tuple[np.ndarray, np.
     return np.ascontiguousarray(faces), landmarks
 
 
-def _nearest(valid: np.ndarray) -> np.ndarray:
-    """Each position's nearest valid position (ties to the earlier), as `sequences.cut` feeds."""
-    good = np.flatnonzero(valid)
-    pos = np.arange(len(valid))
-    after = np.searchsorted(good, pos)
-    left, right = good[np.clip(after - 1, 0, len(good) - 1)], good[np.clip(after, 0, len(good) - 1)]
-    return np.where(np.abs(pos - left) <= np.abs(right - pos), left, right)
+def _run_window(frames: list[AlignedFrame], network: Network, crop_size: int, timings: Timings) -> np.ndarray:
+    """(L, 2) outputs of one window of face frames, from a zero GRU state (as in training)."""
+    faces, landmarks = _inputs(frames, crop_size)
+    tic = time.perf_counter()
+    va, _ = network.runner(faces, landmarks, np.zeros((1, network.runner.state_size), np.float32))
+    timings.seconds["network"] += time.perf_counter() - tic
+    return va[0]
 
 
 def _window(frames: list[AlignedFrame], index: int, network: Network, length: int, crop_size: int,
@@ -117,13 +120,8 @@ def _window(frames: list[AlignedFrame], index: int, network: Network, length: in
     if not valid.any():
         yield from (FrameValue(f, None, index) for f in frames)
         return
-    feed = _nearest(valid)
-    feed = np.concatenate([feed, np.full(length - len(frames), feed[-1])])
-    faces, landmarks = _inputs([frames[i] for i in feed], crop_size)
-    tic = time.perf_counter()
-    va, _ = network.runner(faces, landmarks, np.zeros((1, network.runner.state_size), np.float32))
-    timings.seconds["network"] += time.perf_counter() - tic
-    va = va[0, : len(frames)]
+    (fed,), _ = windows(valid, length)  # one window: nearest face frames fed, padded with the last
+    va = _run_window([frames[i] for i in fed], network, crop_size, timings)[: len(frames)]
     median = np.median(va[valid], axis=0)
     for f, ok, value in zip(frames, valid, va):
         yield FrameValue(f, value if ok else None, index, median)
@@ -185,18 +183,46 @@ def read_segments(path: str | Path) -> pd.DataFrame:
     return pd.DataFrame({"video": path.stem, "utterance": names.astype(str), "start": table["start"], "end": table["end"]})
 
 
-def utterance_table(segments: pd.DataFrame, times: np.ndarray, va: np.ndarray) -> pd.DataFrame:
-    """Per segment: frames, frames with a face, and the median of the per-frame values over its
-    face frames (NaN when it has none)."""
-    rows = []
-    for seg in segments.itertuples(index=False):
-        inside = (times >= seg.start) & (times < seg.end)
-        found = inside & np.isfinite(va[:, 0])
-        estimate = np.median(va[found], axis=0) if found.any() else np.array([np.nan, np.nan])
-        rows.append({"video": seg.video, "utterance": seg.utterance, "start": seg.start, "end": seg.end,
-                     "frames": int(inside.sum()), "face_frames": int(found.sum()),
-                     "valence": estimate[0], "arousal": estimate[1]})
-    return pd.DataFrame(rows)
+def utterance_estimate(meta: dict) -> UtteranceEstimate:
+    """How the model's run estimated an utterance (recorded in model.pt); a file without the
+    record gets each sequence's median, averaged, and no post-processing."""
+    recorded = meta.get("utterance_estimate")
+    return UtteranceEstimate.from_dict(recorded) if recorded else UtteranceEstimate()
+
+
+def in_segments(segments: pd.DataFrame | None, time_: float) -> bool:
+    return segments is not None and bool(((segments["start"] <= time_) & (time_ < segments["end"])).any())
+
+
+def utterance_table(segments: pd.DataFrame, frames: list[AlignedFrame], network: Network,
+                    timings: Timings) -> pd.DataFrame:
+    """Per segment (in time order within each video): frames, frames with a face, and the
+    pipeline's estimate (Sec. 6.2): the segment cut into windows as `omglib.data.sequences.cut`
+    cuts an utterance, each run from a zero state, then the model's recorded `UtteranceEstimate`
+    (post-processing chosen on validation; smoothing over the segments of the same video).
+    ``frames`` are the video's frames inside the segments, in order."""
+    meta = network.meta
+    length, crop_size = seq_len(meta), preprocess_config(meta).crop_size
+    order = segments.sort_values(["video", "start"], kind="stable").reset_index(drop=True)
+    times = np.array([f.time for f in frames])
+    outputs, masks, group, counts = [], [], [], []
+    for g, seg in enumerate(order.itertuples(index=False)):
+        inside = np.flatnonzero((times >= seg.start) & (times < seg.end))
+        valid = np.array([frames[i].crop is not None for i in inside], bool)
+        counts.append((len(inside), int(valid.sum())))
+        if not valid.any():
+            continue  # no face: the estimate's fallback, as an utterance without one in `omg run`
+        fed, stands = windows(valid, length)
+        for feed, stand in zip(fed, stands):
+            outputs.append(_run_window([frames[inside[i]] for i in feed], network, crop_size, timings))
+            masks.append((stand >= 0) & valid[np.maximum(stand, 0)])
+            group.append(g)
+    predictions = np.stack(outputs).astype(np.float64) if outputs else np.zeros((0, length, 2))
+    estimates, _ = utterance_estimate(meta)(predictions, np.array(masks, bool).reshape(-1, length),
+                                            np.array(group, int), order)
+    return order[["video", "utterance", "start", "end"]].assign(
+        frames=[c[0] for c in counts], face_frames=[c[1] for c in counts],
+        valence=estimates[:, 0], arousal=estimates[:, 1])
 
 
 def _scale(arousal: float, scale: str) -> float:
@@ -212,7 +238,8 @@ def predict_video(source: str | Path | int, network: Network, out: str | Path, o
     segments = read_segments(options.segments) if options.segments is not None else None  # a bad file fails first
     config = preprocess_config(network.meta)
     timings = Timings({"network": 0.0})
-    frames = aligned_frames(source, config, FaceTracker(config), timings.seconds)
+    restarts = () if segments is None else segments["start"].tolist()  # each segment tracked as a clip is
+    frames = aligned_frames(source, config, FaceTracker(config), timings.seconds, restarts)
     tic = time.perf_counter()
     first = next(frames)  # a missing, empty or undecodable input fails here, before anything is written
     frames = itertools.chain([first], frames)
@@ -223,7 +250,7 @@ def predict_video(source: str | Path | int, network: Network, out: str | Path, o
     columns = ["frame", "time", "face_found", "x0", "y0", "x1", "y1", "valence", "arousal"]
     if options.mode == "window":
         columns += ["window", "window_valence", "window_arousal"]
-    times, va, face = [], [], []
+    times, va, face, kept = [], [], [], []  # kept: the frames inside a segment (without the image)
     webcam = isinstance(source, int)
     with contextlib.ExitStack() as stack:
         csv_path = stack.enter_context(atomic_path(out / "frames.csv"))
@@ -248,6 +275,8 @@ def predict_video(source: str | Path | int, network: Network, out: str | Path, o
                 times.append(f.time)
                 va.append((np.nan if v is None else v, np.nan if a is None else a))
                 face.append(box is not None)
+                if in_segments(segments, f.time):
+                    kept.append(replace(f, rgb=None))
                 if writer is not None:
                     writer.write(draw_overlay_frame(f, box, None if v is None else (v, a), arousal_range))
                 bar.update()
@@ -262,9 +291,12 @@ def predict_video(source: str | Path | int, network: Network, out: str | Path, o
         summary["truncated"] = short
     _write_trace(out / "trace.png", times, va, face, arousal_range, f"{source} ({network.meta['model']}, {options.mode} mode)")
     if segments is not None:
-        table = utterance_table(segments, times, va)
+        table = utterance_table(segments, kept, network, timings)
+        if options.arousal_scale == "omg":
+            table["arousal"] = arousal_to_omg(table["arousal"].to_numpy())
         with atomic_path(out / "utterances.csv") as tmp:
-            table.to_csv(tmp, index=False, float_format="%.5f")
+            table.to_csv(tmp, index=False, float_format="%.6f")
+        summary["utterance_estimate"] = network.meta.get("utterance_estimate") or "not recorded: median, no post-processing"
     write_json(out / "summary.json", summary)
     return summary
 

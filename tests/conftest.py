@@ -49,3 +49,14 @@ def smoke_frames(smoke_data, tmp_path_factory) -> Path:
     out = tmp_path_factory.mktemp("frames")
     preprocess(smoke_data[0], out, get_profile("smoke").preprocess, workers=2, progress=False)
     return out
+
+
+@pytest.fixture(scope="session")
+def smoke_run(smoke_frames, tmp_path_factory):
+    """The paper's best CNN-3RNN trained at the smoke profile (both seeds): (context, summary)."""
+    from omglib import experiments as X
+    from omglib.config import get_profile
+
+    ctx = X.Context.create(get_profile("smoke"), smoke_frames, tmp_path_factory.mktemp("results"), device="cpu",
+                           progress=False, workers=2)
+    return ctx, X.run(ctx, [X.BEST_3RNN])[X.BEST_3RNN]

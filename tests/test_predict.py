@@ -218,3 +218,40 @@ def test_export_parity(smoke_model, portrait_video, tmp_path, fmt):
             step, state = exported(faces[:, t : t + 1], landmarks[:, t : t + 1], state)
             steps.append(step)
         assert np.abs(np.concatenate(steps, 1) - want).max() <= 1e-4
+
+
+def test_predict_on_a_video_cut_into_utterances_answers_as_omg_run(smoke_run, smoke_data, tmp_path):
+    """`omg predict --segments` estimates an utterance as the experiment did: one test video's
+    utterance clips as one video (their frames in a folder, lossless) with the utterances as
+    segments reproduces that video's rows of the run's predictions.csv."""
+    from omglib import experiments as X
+    from omglib.data.omg import OmgLayout
+    from omglib.data.sequences import _natural
+    from omglib.preprocess.pipeline import FRAME_FOLDER_FPS, iter_frames
+
+    ctx, _ = smoke_run
+    run = X.folder(ctx, X.BEST_3RNN, 0)
+    assert get_profile("smoke").synth.fps == FRAME_FOLDER_FPS  # the folder's frame times are the clips'
+    test = OmgLayout(smoke_data[0] / "omg").read_split("test")
+    video = test["video"].iloc[0]
+    clips = sorted(test[test["video"] == video].itertuples(), key=lambda r: _natural(r.utterance))
+    frames, rows, n = tmp_path / video, [], 0
+    frames.mkdir()
+    for clip in clips:
+        start = n
+        for _, _, rgb in iter_frames(clip.path):
+            cv2.imwrite(str(frames / f"{n:06d}.png"), cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR))
+            n += 1
+        rows.append({"utterance": clip.utterance, "start": start / FRAME_FOLDER_FPS, "end": n / FRAME_FOLDER_FPS})
+    pd.DataFrame(rows).to_csv(tmp_path / "segments.csv", index=False)
+    result = omg("predict", str(frames), "--model", str(run / "model.pt"), "--segments", str(tmp_path / "segments.csv"),
+                 "--arousal-scale", "omg", "--out", str(tmp_path / "out"), "--quiet")
+    assert result.returncode == 0, result.stderr
+    got = pd.read_csv(tmp_path / "out" / "utterances.csv", dtype={"utterance": str})
+    expected = pd.read_csv(run / "predictions.csv", dtype={"video": str, "utterance": str})
+    expected = expected[expected["video"] == video].set_index("utterance").loc[got["utterance"]]
+    assert (got["face_frames"] > 0).all() and len(got) == len(clips) > 1
+    np.testing.assert_allclose(got[["valence", "arousal"]].to_numpy(), expected[["valence", "arousal"]].to_numpy(),
+                               rtol=0, atol=1e-5)
+    chosen = json.loads((tmp_path / "out" / "summary.json").read_text())["utterance_estimate"]
+    assert chosen["choice"] == {k: list(v) for k, v in X.load(ctx, X.BEST_3RNN, 0).postprocessing.items()}

@@ -67,13 +67,6 @@ def test_resumed_training_equals_an_uninterrupted_run(smoke_frames, tmp_path):
         torch.testing.assert_close(resumed.state_dict()[key], value, rtol=0, atol=0)
 
 
-@pytest.fixture(scope="module")
-def smoke_run(smoke_frames, tmp_path_factory):
-    ctx = X.Context.create(get_profile("smoke"), smoke_frames, tmp_path_factory.mktemp("results"), device="cpu",
-                           progress=False, workers=2)
-    return ctx, X.run(ctx, [X.BEST_3RNN])[X.BEST_3RNN]
-
-
 def test_an_experiment_writes_every_seed_and_a_summary(smoke_run):
     ctx, summary = smoke_run
     assert list(ctx.seeds) == summary.seeds == [0, 1]

@@ -57,6 +57,28 @@ class Sequences:
         return np.where(self.mask[..., None], va, np.nan).astype(np.float32)
 
 
+def nearest_valid(valid: np.ndarray) -> np.ndarray:
+    """Each position's nearest valid position (ties to the earlier); every position itself
+    when none or all are valid."""
+    pos = np.arange(len(valid))
+    if valid.all() or not valid.any():
+        return pos
+    good = np.flatnonzero(valid)
+    after = np.searchsorted(good, pos)
+    left, right = good[np.clip(after - 1, 0, len(good) - 1)], good[np.clip(after, 0, len(good) - 1)]
+    return np.where(np.abs(pos - left) <= np.abs(right - pos), left, right)
+
+
+def windows(valid: np.ndarray, seq_len: int) -> tuple[np.ndarray, np.ndarray]:
+    """One group's windows (the rules in the module doc), as positions in the group: (W, L) the
+    position fed at each place and (W, L) the position it stands for (-1: padding).
+    `cut` and `omglib.predict` (an utterance of a video) both cut through here."""
+    fed = nearest_valid(valid)
+    pad = (-len(valid)) % seq_len
+    return (np.concatenate([fed, np.full(pad, fed[-1])]).reshape(-1, seq_len),
+            np.concatenate([np.arange(len(valid)), np.full(pad, -1)]).reshape(-1, seq_len))
+
+
 def cut(store: FrameStore, seq_len: int) -> Sequences:
     """Cut every group of ``store`` into windows of ``seq_len`` frames (rules in the module doc)."""
     index = store.index
@@ -68,15 +90,9 @@ def cut(store: FrameStore, seq_len: int) -> Sequences:
         part = index.iloc[members]
         members = members[np.argsort(part["frame"].to_numpy(), kind="stable")]
         valid = index["valid"].to_numpy(bool)[members]
-        feed = members
-        if valid.any() and not valid.all():
-            good, pos = np.flatnonzero(valid), np.arange(len(members))
-            after = np.searchsorted(good, pos)
-            left, right = good[np.clip(after - 1, 0, len(good) - 1)], good[np.clip(after, 0, len(good) - 1)]
-            feed = members[np.where(np.abs(pos - left) <= np.abs(right - pos), left, right)]
-        pad = (-len(members)) % seq_len
-        rows_all.append(np.concatenate([feed, np.full(pad, feed[-1])]).reshape(-1, seq_len))
-        frames_all.append(np.concatenate([members, np.full(pad, -1)]).reshape(-1, seq_len))
+        fed, stands = windows(valid, seq_len)
+        rows_all.append(members[fed])
+        frames_all.append(np.where(stands >= 0, members[np.maximum(stands, 0)], -1))
         group_all.append(np.full(len(rows_all[-1]), g))
         video, utterance = (key, "") if per_frame else key
         first = index.iloc[members[0]]

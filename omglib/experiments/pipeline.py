@@ -46,7 +46,7 @@ from omglib.metrics import ccc
 from omglib.models import checkpoint, registry
 from omglib.models.weights import PAPER_START, backbone_of, import_command, starting_weights
 from omglib.models.networks import standardise_landmarks, trunks
-from omglib.postprocess import DIMENSIONS, PostProcessing, apply, choose, decision_fusion
+from omglib.postprocess import DIMENSIONS, PostProcessing, UtteranceEstimate, choose, decision_fusion
 from omglib.train import FitSettings, fit, predict
 
 log = logging.getLogger(__name__)
@@ -180,12 +180,14 @@ def _frame_ccc(pred: np.ndarray, sequences: Sequences) -> tuple[float, float]:
     return tuple(ccc(truth[..., d][mask], pred[..., d][mask]) for d in range(2))
 
 
-def _save_model(ctx: Context, model, path: Path, experiment: str, recipe: dict, seed: int, scores: dict) -> None:
+def _save_model(ctx: Context, model, path: Path, experiment: str, recipe: dict, seed: int, scores: dict,
+                estimate: UtteranceEstimate | None = None) -> None:
     """A self-describing model file (`omglib.models.save`) and its MODEL_CARD.md."""
     store = ctx.store("omg", "train")
     checkpoint.save(model, path, experiment=experiment, recipe=recipe, preprocess=store.meta["config"],
                     training_data={"frames": str(ctx.frames), "omg": store.meta.get("data_root"),
-                                   "profile": ctx.profile.name}, seed=seed, code_version=code_version(), scores=scores)
+                                   "profile": ctx.profile.name}, seed=seed, code_version=code_version(), scores=scores,
+                    utterance_estimate=estimate)
 
 
 def _transfer(model, state: dict, prefixes: tuple[str, ...], keep) -> None:
@@ -284,10 +286,10 @@ class _Evaluation:
     """Per-frame predictions of a split -> utterance estimates (with a post-processing choice)."""
 
     def __init__(self, ctx: Context, train: Sequences):
-        self.how, self.fallback = ctx.profile.train.aggregate, tuple(np.nanmean(_truth(train), 0))
+        self.plain = UtteranceEstimate(ctx.profile.train.aggregate, fallback=tuple(np.nanmean(_truth(train), 0)))
 
     def estimates(self, frames: np.ndarray, seqs: Sequences, choice: PostProcessing = PostProcessing()):
-        return apply(frames, seqs.mask, seqs.group, seqs.groups, choice, self.how, self.fallback)
+        return replace(self.plain, choice=choice)(frames, seqs.mask, seqs.group, seqs.groups)
 
     def ccc(self, frames: np.ndarray, seqs: Sequences) -> tuple[float, float]:
         """Utterance-level CCC without post-processing (model selection)."""
@@ -358,7 +360,8 @@ def _run_trained(ctx: Context, exp: Experiment, folder: Path, seed: int, cnn_see
               for k in ("ccc_valence", "ccc_arousal", "ci_valence", "ci_arousal")}
     recipe = {**asdict(exp), "cnn_seed": cnn_seed, "strategy": facts["strategy"], "seq_len": ctx.profile.train.seq_len,
               "start": start_of(ctx, CNN_OF_BACKBONE[exp.backbone])[1]}
-    _save_model(ctx, model, folder / "model.pt", exp.name, recipe, seed, scores)
+    chosen = PostProcessing(**result.postprocessing)
+    _save_model(ctx, model, folder / "model.pt", exp.name, recipe, seed, scores, replace(evaluation.plain, choice=chosen))
     result.write(folder)  # last: a run is complete only when its metrics.json is there
     return result
 
@@ -370,7 +373,7 @@ def _evaluate(ctx: Context, exp: Experiment, folder: Path, seed: int, cnn_seed: 
     from the per-frame predictions ``frames``, their tables and the run's record (not yet written)."""
     t = ctx.profile.train
     choice, sweep = choose(frames["validation"], val.mask, val.group, val.groups, _truth(val), t.median_windows,
-                           t.smoothing_windows, t.aggregate, evaluation.fallback)
+                           t.smoothing_windows, evaluation.plain.aggregate, evaluation.plain.fallback)
     write_csv(sweep, folder / "postprocessing_sweep.csv")
     raw, final, empty = {}, {}, {}
     for split, seqs in (("validation", val), ("test", test)):

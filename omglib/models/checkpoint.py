@@ -3,7 +3,7 @@
 A ``model.pt`` is a torch zip file holding one dict of plain types: ``format`` and
 ``version`` (strings/ints), ``meta`` (a JSON string: registry name, `ModelConfig`,
 experiment, recipe, the pre-processing it expects, training data, seed, code version,
-scores) and ``state_dict`` (tensors). Model files get shared, so `load` reads it with
+scores, the run's `UtteranceEstimate`) and ``state_dict`` (tensors). Model files get shared, so `load` reads it with
 ``torch.load(weights_only=True)``: a file that needs any other Python object (a pickle that
 would run code when opened) is refused before anything in it runs.
 
@@ -25,6 +25,7 @@ from torch import nn
 from omglib.config import ModelConfig, PreprocessConfig
 from omglib.errors import OmgError
 from omglib.io import atomic_path, write_text
+from omglib.postprocess import UtteranceEstimate
 
 FORMAT = "omglib-model"
 VERSION = 1
@@ -32,16 +33,19 @@ VERSION = 1
 
 def save(model: nn.Module, path: str | Path, *, experiment: str | None = None, recipe: dict | None = None,
          preprocess: PreprocessConfig | dict | None = None, training_data: dict | str | None = None,
-         seed: int | None = None, code_version: str | None = None, scores: dict | None = None) -> dict:
+         seed: int | None = None, code_version: str | None = None, scores: dict | None = None,
+         utterance_estimate: UtteranceEstimate | None = None) -> dict:
     """Write ``model`` (built by `omglib.models.build`) and its metadata to ``path`` atomically,
-    and `write_model_card` beside it. Returns the metadata."""
+    and `write_model_card` beside it. Returns the metadata. ``utterance_estimate``: how its run
+    turned frames into utterance estimates (`omg predict --segments` does the same)."""
     if not hasattr(model, "name") or not isinstance(getattr(model, "config", None), ModelConfig):
         raise TypeError("save() needs a network built by omglib.models.build (it carries .name and .config)")
     if isinstance(preprocess, PreprocessConfig):
         preprocess = preprocess.to_dict()
     meta = {"model": model.name, "model_config": asdict(model.config), "experiment": experiment,
             "recipe": recipe or {}, "preprocess": preprocess or asdict(PreprocessConfig()),
-            "training_data": training_data, "seed": seed, "code_version": code_version, "scores": scores or {}}
+            "training_data": training_data, "seed": seed, "code_version": code_version, "scores": scores or {},
+            "utterance_estimate": None if utterance_estimate is None else utterance_estimate.to_dict()}
     text = json.dumps(meta, sort_keys=True, allow_nan=True)  # fails here, not at load, on a non-JSON value
     state = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
     path = Path(path)
@@ -114,6 +118,15 @@ def _scores_lines(scores: dict) -> list[str]:
     return lines or ["- none recorded (a model saved outside `omg run`)"]
 
 
+def _estimate_line(recorded: dict | None) -> str:
+    if recorded is None:
+        return "not recorded (each sequence's median, averaged over the utterance, no post-processing)"
+    e = UtteranceEstimate.from_dict(recorded)
+    return (f"each sequence's {e.aggregate}, averaged over the utterance; median filter {e.choice.median_window}, "
+            f"smoothing over neighbouring utterances {e.choice.smoothing_window} (valence, arousal; chosen on "
+            f"validation); an utterance without a face gets the training mean {tuple(round(v, 4) for v in e.fallback)}")
+
+
 def write_model_card(path: str | Path, meta: dict | None = None) -> Path:
     """Write ``MODEL_CARD.md`` beside the model file ``path`` (metadata read from it unless given)."""
     path = Path(path)
@@ -133,6 +146,7 @@ def write_model_card(path: str | Path, meta: dict | None = None) -> Path:
         f"Procrustes alignment onto the 5-point template, {pre.get('crop_size')}x{pre.get('crop_size')} crops",
         f"- Training data: {data_text}",
         f"- Seed: {meta.get('seed')}; code version: {meta.get('code_version') or 'not recorded'}",
+        f"- Utterance estimate (`omg predict --segments`): {_estimate_line(meta.get('utterance_estimate'))}",
         "",
         "## Scores (CCC, utterance level)",
         "",

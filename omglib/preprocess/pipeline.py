@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -92,6 +92,10 @@ class FaceTracker:
             return []
         found = detect_faces(np.ascontiguousarray(frame[top:bottom, left:right]), self.config.upsample, self.config.detector)
         return [(box + np.array([left, top, left, top], np.float32), score) for box, score in found]
+
+    def restart(self) -> None:
+        """Forget the face followed so far: the next frame is searched in full."""
+        self.previous, self.since_full = None, 0
 
     def __call__(self, frame_rgb: np.ndarray) -> np.ndarray | None:
         tracking = self.previous is not None and self.config.detect_every > 1 and self.since_full < self.config.detect_every
@@ -177,12 +181,15 @@ class AlignedFrame:
 
 
 def aligned_frames(source: str | Path | int, config: PreprocessConfig, tracker: FaceTracker | None = None,
-                   seconds: dict[str, float] | None = None) -> Iterator[AlignedFrame]:
+                   seconds: dict[str, float] | None = None, restarts: Sequence[float] = ()) -> Iterator[AlignedFrame]:
     """Stream the frames of ``source`` (see `iter_frames`) through detect -> landmarks -> align,
     one at a time, so memory stays bounded on any length. `process_video` (``omg preprocess``)
     and `omglib.predict` (``omg predict``) both go through here. ``seconds``, when given,
-    accumulates the time spent in "decode", "detect" (detection, tracking, landmarks) and "align"."""
+    accumulates the time spent in "decode", "detect" (detection, tracking, landmarks) and "align".
+    At each time in ``restarts`` (seconds) the tracker starts afresh, as it does on each clip
+    `omg preprocess` reads: a video cut into utterances is then tracked as its clips are."""
     tracker = tracker or FaceTracker(config)
+    pending = sorted(restarts)
     seconds = seconds if seconds is not None else {}
     for stage in ("decode", "detect", "align"):
         seconds.setdefault(stage, 0.0)
@@ -195,6 +202,9 @@ def aligned_frames(source: str | Path | int, config: PreprocessConfig, tracker: 
         if item is None:
             return
         index, at, rgb = item
+        if pending and at >= pending[0]:
+            pending = [t for t in pending if t > at]
+            tracker.restart()
         found = tracker(rgb)
         tac = time.perf_counter()
         seconds["detect"] += tac - toc
