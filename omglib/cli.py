@@ -12,6 +12,7 @@ from pathlib import Path
 
 from omglib.config import PROFILE_NAMES, get_profile
 from omglib.errors import OmgError
+from omglib.paper import NETWORK_TABLES
 
 
 def _profile(args: argparse.Namespace):
@@ -72,14 +73,9 @@ def _cmd_data_summary(args: argparse.Namespace) -> None:
 
 
 def _cmd_preprocess(args: argparse.Namespace) -> None:
-    from dataclasses import replace
-
     from omglib.preprocess.run import merge, parse_shard, preprocess, preprocess_shard
 
-    config = _profile(args).preprocess
-    options = {k: v for k, v in (("detector", args.detector), ("detect_every", args.detect_every),
-                                 ("crop_size", args.crop_size)) if v is not None}
-    config = replace(config, **options)
+    config = _profile(args).preprocess  # --crop-size and the like are overrides: recorded like --set
     if args.shard:
         shard = parse_shard(args.shard)
         done = preprocess_shard(args.data_root, args.out, config, shard, workers=args.workers, progress=not args.quiet,
@@ -88,7 +84,7 @@ def _cmd_preprocess(args: argparse.Namespace) -> None:
         for name, (ok, failed, total) in done.items():
             print(f"  {name:20s} {ok:5d} videos done, {failed} failed, of {total} in the whole store")
         print(f"when every shard is done: omg preprocess --data-root {args.data_root} --out {args.out} "
-              f"--profile {args.profile} --merge (with the same options)")
+              f"--profile {args.profile} --merge" + "".join(f" --set {o}" for o in args.overrides))
         return
     if args.merge:
         stores = merge(args.data_root, args.out, config, dataset=args.dataset)
@@ -302,26 +298,53 @@ def _cmd_export(args: argparse.Namespace) -> None:
     print(f"wrote {out}")
 
 
-def _overrides_option(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--set", dest="overrides", action="append", default=[], metavar="SECTION.FIELD=VALUE",
-                        help="change one profile setting, e.g. --set train.epochs=1 --set model.gru_hidden=64 "
-                        "(sections: synth, preprocess, model, train; repeatable; recorded in every result)")
+class _Setting(argparse.Action):
+    """A flag that is one profile setting: ``--crop-size 96`` is ``--set preprocess.crop_size=96``,
+    recorded in the profile's overrides like every other change."""
+
+    def __init__(self, option_strings, dest, field: str, **kwargs):
+        super().__init__(option_strings, "overrides", default=argparse.SUPPRESS, **kwargs)
+        self.field = field
+
+    def __call__(self, parser, namespace, values, option_string=None):
+        namespace.overrides = [*getattr(namespace, "overrides", []), f"{self.field}={values}"]
 
 
-def _experiment_options(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--profile", choices=PROFILE_NAMES, default="quick")
-    _overrides_option(parser)
+def _options(*names: str, profile: str | None = "quick",
+             profile_help: str = "settings profile (sizes of data, networks and training)") -> argparse.ArgumentParser:
+    """A parent parser (``add_help=False``, as torchvision's references build theirs) holding the
+    shared options ``names``, each declared once here: profile (with ``--set``), results,
+    workers, quiet."""
+    parser = argparse.ArgumentParser(add_help=False)
+    for name in names:
+        if name == "profile":
+            parser.add_argument("--profile", choices=PROFILE_NAMES, default=profile,
+                                help=f"{profile_help} (default: {profile or 'any'})")
+            parser.add_argument("--set", dest="overrides", action="append", default=[], metavar="SECTION.FIELD=VALUE",
+                                help="change one profile setting, e.g. --set train.epochs=1 --set model.gru_hidden=64 "
+                                "(sections: synth, preprocess, model, train; repeatable; recorded in every result)")
+        elif name == "results":
+            parser.add_argument("--results", default="results", help="results root (results/PROFILE/EXPERIMENT/seed-K/)")
+        elif name == "workers":
+            parser.add_argument("--workers", type=int, default=None,
+                                help="processes (default: one per core on CPU; independent trainings: 1 on a GPU)")
+        elif name == "quiet":
+            parser.add_argument("--quiet", action="store_true", help="no progress bars")
+        else:
+            raise ValueError(f"no shared option {name!r}")
+    return parser
+
+
+def _experiment_options() -> argparse.ArgumentParser:
+    parser = _options("profile", "results", "workers", "quiet")
     parser.add_argument("--data-root", default=None, help="videos: an OMG root, an Aff-Wild2 root, or a folder of them "
                         "(default data/synth-PROFILE); pre-processed into --frames/<omg|affwild2|affwild>/<split> first")
     parser.add_argument("--frames", default=None, help="FrameStore folder (default data/frames-PROFILE)")
-    parser.add_argument("--results", default="results", help="results root (results/PROFILE/EXPERIMENT/)")
     parser.add_argument("--device", default="auto", help="auto (cuda when present), cpu, cuda, cuda:1 ...")
     parser.add_argument("--seeds", type=int, nargs="+", default=None,
                         help="training seeds (default: the profile's, e.g. 0 1 2); stored seeds are re-used")
-    parser.add_argument("--workers", type=int, default=None,
-                        help="processes for independent trainings (default: one per core on CPU, 1 on a GPU)")
     parser.add_argument("--force", action="store_true", help="retrain even when the stored result is current")
-    parser.add_argument("--quiet", action="store_true", help="no progress bars")
+    return parser
 
 
 def _data_options(parser: argparse.ArgumentParser) -> None:
@@ -338,38 +361,34 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    synth = commands.add_parser("synth", help="generate the surrogate OMG / Aff-Wild2 / Aff-Wild datasets")
-    synth.add_argument("--profile", choices=PROFILE_NAMES, default="quick")
+    synth = commands.add_parser("synth", help="generate the surrogate OMG / Aff-Wild2 / Aff-Wild datasets",
+                                parents=[_options("profile", "workers", "quiet")])
     synth.add_argument("--out", required=True, help="output folder (gets omg/, affwild2/, affwild/, manifest.json)")
-    synth.add_argument("--workers", type=int, default=None, help="processes (default: all cores)")
     synth.add_argument("--seed", type=int, default=None, help="default: the profile's seed")
     synth.add_argument("--labels-from", default=None, metavar="DIR",
                        help="folder with the official OMG CSVs: reuse their utterance timings and labels")
-    synth.add_argument("--quiet", action="store_true", help="no progress bar")
-    _overrides_option(synth)
     synth.set_defaults(func=_cmd_synth)
 
     data = commands.add_parser("data", help="inspect a dataset folder")
     data_commands = data.add_subparsers(dest="data_command", required=True, metavar="ACTION")
-    summary = data_commands.add_parser("summary", help="videos and utterances per split, present and missing")
+    summary = data_commands.add_parser("summary", help="videos and utterances per split, present and missing",
+                                       parents=[_options("profile", profile_help="which input its settings read")])
     _data_options(summary)
-    summary.add_argument("--profile", choices=PROFILE_NAMES, default="quick", help="which input its settings read")
-    _overrides_option(summary)
     summary.add_argument("--missing-list", default=None, metavar="FILE.csv", help="list the missing OMG videos in this CSV")
     summary.add_argument("--json", action="store_true",
                          help='one JSON object: {"datasets": [{"dataset", "root", "splits": {SPLIT: {"present", ...}}}]}')
     summary.set_defaults(func=_cmd_data_summary)
 
-    pre = commands.add_parser("preprocess", help="detect, landmark, align and crop every frame into FrameStores")
+    pre = commands.add_parser("preprocess", help="detect, landmark, align and crop every frame into FrameStores",
+                              parents=[_options("profile", "workers", "quiet", profile_help="sets crop size and tracking period")])
     _data_options(pre)
     pre.add_argument("--out", required=True, help="output folder: one FrameStore per split, OUT/<omg|affwild2|affwild>/<split>")
-    pre.add_argument("--profile", choices=PROFILE_NAMES, default="quick", help="sets crop size and tracking period")
-    pre.add_argument("--workers", type=int, default=None, help="processes (default: all cores)")
-    pre.add_argument("--detector", choices=["hog", "cnn"], default=None, help="dlib HOG (default) or MMOD CNN")
-    pre.add_argument("--detect-every", type=int, default=None, help="full-frame search period; 1 = every frame")
-    pre.add_argument("--crop-size", type=int, default=None, help="side of the aligned crop (paper: 96)")
-    pre.add_argument("--quiet", action="store_true", help="no progress bar")
-    _overrides_option(pre)
+    pre.add_argument("--detector", choices=["hog", "cnn"], action=_Setting, field="preprocess.detector",
+                     help="dlib HOG (default) or MMOD CNN (= --set preprocess.detector=...)")
+    pre.add_argument("--detect-every", type=int, action=_Setting, field="preprocess.detect_every", metavar="FRAMES",
+                     help="full-frame search period; 1 = every frame (= --set preprocess.detect_every=...)")
+    pre.add_argument("--crop-size", type=int, action=_Setting, field="preprocess.crop_size", metavar="PIXELS",
+                     help="side of the aligned crop, paper: 96 (= --set preprocess.crop_size=...)")
     parts = pre.add_mutually_exclusive_group()
     parts.add_argument("--shard", default=None, metavar="I/N",
                        help="only a deterministic 1/N of the videos (I = 1..N), as per-video parts; e.g. a Slurm array task")
@@ -377,16 +396,15 @@ def build_parser() -> argparse.ArgumentParser:
                        help="consolidate the shards' parts into the stores (refuses while a video has no part)")
     pre.set_defaults(func=_cmd_preprocess)
 
-    models = commands.add_parser("models", help="list every network of the paper with its size")
-    models.add_argument("--profile", choices=PROFILE_NAMES, default="paper")
-    _overrides_option(models)
+    models = commands.add_parser("models", help="list every network of the paper with its size",
+                                 parents=[_options("profile", profile="paper")])
     models.set_defaults(func=_cmd_models)
 
-    run = commands.add_parser("run", help="train and evaluate experiments (rows of Tables 3-6), re-using current results")
+    run = commands.add_parser("run", help="train and evaluate experiments (rows of Tables 3-6), re-using current results",
+                              parents=[_experiment_options()])
     run.add_argument("names", nargs="*", metavar="NAME", help="experiment names, e.g. 'CNN-3RNN-2nd-pool_last-pool_fc'")
-    run.add_argument("--table", type=int, action="append", choices=[3, 4, 5, 6], help="run a whole table (repeatable)")
+    run.add_argument("--table", type=int, action="append", choices=NETWORK_TABLES, help="run a whole table (repeatable)")
     run.add_argument("--list", action="store_true", help="list the experiments of every table")
-    _experiment_options(run)
     run.set_defaults(func=_cmd_run)
 
     evaluate = commands.add_parser("evaluate", help="score predictions in the official format against an OMG CSV")
@@ -398,8 +416,8 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--json", action="store_true", help="print one JSON object (official pooled CCC, video-cluster intervals)")
     evaluate.set_defaults(func=_cmd_evaluate)
 
-    book = commands.add_parser("book", help="everything: data, pre-processing, Tables 3-6, notebooks, the static site")
-    _experiment_options(book)
+    book = commands.add_parser("book", help="everything: data, pre-processing, Tables 3-6, notebooks, the static site",
+                               parents=[_experiment_options()])
     book.add_argument("--out", default="book", help="site goes to OUT/_build/html (executed notebooks: OUT/_source)")
     book.add_argument("--publish", metavar="REMOTE", default=None,
                       help="then push the checked site to REMOTE's gh-pages branch (a URL, a path or a remote name)")
@@ -414,16 +432,17 @@ def build_parser() -> argparse.ArgumentParser:
     imported.add_argument("--out", default=None, help="converted file (default weights/KIND.pt)")
     imported.set_defaults(func=_cmd_weights_import)
 
-    figure = commands.add_parser("figure", help="render a figure without a notebook")
+    figure = commands.add_parser("figure", help="render a figure without a notebook",
+                                 parents=[_options("profile", profile_help="for preprocess: crop size")])
     figure.add_argument("name", choices=["va-grid", "preprocess"],
                         help="va-grid: surrogate faces across the VA space; preprocess: frame -> landmarks -> crop")
     figure.add_argument("--out", required=True, help="image file (.png, .pdf, .svg)")
     figure.add_argument("--seed", type=int, default=0)
     figure.add_argument("--video", default=None, help="for preprocess: the video to show")
-    figure.add_argument("--profile", choices=PROFILE_NAMES, default="quick", help="for preprocess: crop size")
     figure.set_defaults(func=_cmd_figure)
 
-    predict = commands.add_parser("predict", help="valence and arousal of every frame of a video (or folder, or webcam)")
+    predict = commands.add_parser("predict", help="valence and arousal of every frame of a video (or folder, or webcam)",
+                                  parents=[_options("results", "quiet")])
     predict.add_argument("input", nargs="?", default=None, metavar="INPUT",
                          help="a video file, a folder of frame images, or a folder of videos")
     predict.add_argument("--model", required=True, help="a model.pt (or an exported .onnx / .ts.pt), or an experiment name "
@@ -438,17 +457,17 @@ def build_parser() -> argparse.ArgumentParser:
                          help="internal: arousal in [-1, 1]; omg: [0, 1] as in the official files")
     predict.add_argument("--backend", choices=["torch", "onnxruntime"], default="torch")
     predict.add_argument("--webcam", type=int, default=None, metavar="N", help="read camera N instead of INPUT (Ctrl-C ends)")
-    predict.add_argument("--results", default="results", help="results root for experiment names")
-    predict.add_argument("--profile", choices=PROFILE_NAMES, default=None, help="profile of an experiment name (default: any)")
-    predict.add_argument("--quiet", action="store_true", help="no progress bar")
+    predict.add_argument("--profile", choices=PROFILE_NAMES, default=None,
+                         help="profile of an experiment name (default: any)")
     predict.set_defaults(func=_cmd_predict)
 
-    export = commands.add_parser("export", help="write a trained model as ONNX or TorchScript")
+    export = commands.add_parser("export", help="write a trained model as ONNX or TorchScript",
+                                 parents=[_options("results")])
     export.add_argument("model", metavar="MODEL", help="a model.pt or an experiment name trained by `omg run`")
     export.add_argument("--format", choices=["onnx", "torchscript"], required=True)
     export.add_argument("--out", default=None, help="file to write (default beside the model: model.onnx / model.ts.pt)")
-    export.add_argument("--results", default="results", help="results root for experiment names")
-    export.add_argument("--profile", choices=PROFILE_NAMES, default=None, help="profile of an experiment name (default: any)")
+    export.add_argument("--profile", choices=PROFILE_NAMES, default=None,
+                        help="profile of an experiment name (default: any)")
     export.set_defaults(func=_cmd_export)
     return parser
 

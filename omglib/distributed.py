@@ -10,6 +10,7 @@ others wait for it wherever they read what it wrote (`main_first`, `barrier`).
 
 NCCL with one GPU per process (``LOCAL_RANK``) when CUDA is present, gloo on CPU. The files
 must be on a file system all processes see (one machine, or a cluster's shared storage).
+`resolve_device` says where a run computes ("auto": CUDA when present).
 """
 
 from __future__ import annotations
@@ -152,3 +153,10 @@ def shard(order: list[int]) -> list[int]:
         return order
     padded = order + order[: (-len(order)) % n]
     return padded[rank()::n]
+
+
+def resolve_device(device: str = "auto") -> torch.device:
+    """"auto" -> cuda when available, else cpu."""
+    if device == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    return torch.device(device)

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import warnings
 from dataclasses import asdict, dataclass
+from typing import Protocol
 
 import numpy as np
 import pandas as pd
@@ -84,13 +85,25 @@ def smooth_utterances(estimates: np.ndarray, groups: pd.DataFrame, windows: tupl
     return out
 
 
-def apply(frames: np.ndarray, mask: np.ndarray, group: np.ndarray, groups: pd.DataFrame, choice: PostProcessing,
-          how: str, fallback: tuple[float, float]) -> tuple[np.ndarray, int]:
+class Windows(Protocol):
+    """Where (W, L, 2) per-frame predictions sit: the positions that count (``mask``, (W, L)),
+    each window's utterance (``group``, (W,)) and the utterances in order (``groups``, with a
+    ``video`` column). `omglib.data.sequences.Sequences` is one; `omg predict` builds its own."""
+
+    mask: np.ndarray
+    group: np.ndarray
+    groups: pd.DataFrame
+
+
+def apply(frames: np.ndarray, windows: Windows, choice: PostProcessing, how: str,
+          fallback: tuple[float, float]) -> tuple[np.ndarray, int]:
     """Per-utterance estimates (G, 2) after ``choice``, and how many utterances fell back to ``fallback``."""
-    estimates = utterance_estimates(median_filter(frames, mask, choice.median_window), mask, group, len(groups), how)
+    mask = windows.mask
+    estimates = utterance_estimates(median_filter(frames, mask, choice.median_window), mask, windows.group,
+                                    len(windows.groups), how)
     empty = np.isnan(estimates).any(1)
     estimates[empty] = fallback
-    return smooth_utterances(estimates, groups, choice.smoothing_window), int(empty.sum())
+    return smooth_utterances(estimates, windows.groups, choice.smoothing_window), int(empty.sum())
 
 
 @dataclass(frozen=True)
@@ -103,9 +116,8 @@ class UtteranceEstimate:
     choice: PostProcessing = PostProcessing()
     fallback: tuple[float, float] = (float("nan"), float("nan"))  # unknown: an utterance without a face gets none
 
-    def __call__(self, frames: np.ndarray, mask: np.ndarray, group: np.ndarray,
-                 groups: pd.DataFrame) -> tuple[np.ndarray, int]:
-        return apply(frames, mask, group, groups, self.choice, self.aggregate, self.fallback)
+    def __call__(self, frames: np.ndarray, windows: Windows) -> tuple[np.ndarray, int]:
+        return apply(frames, windows, self.choice, self.aggregate, self.fallback)
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -116,9 +128,8 @@ class UtteranceEstimate:
         return cls(data["aggregate"], PostProcessing(**choice), tuple(float(v) for v in data["fallback"]))
 
 
-def choose(frames: np.ndarray, mask: np.ndarray, group: np.ndarray, groups: pd.DataFrame, truth: np.ndarray,
-           median_windows: tuple[int, ...], smoothing_windows: tuple[int, ...], how: str,
-           fallback: tuple[float, float]) -> tuple[PostProcessing, pd.DataFrame]:
+def choose(frames: np.ndarray, windows: Windows, truth: np.ndarray, median_windows: tuple[int, ...],
+           smoothing_windows: tuple[int, ...], how: str, fallback: tuple[float, float]) -> tuple[PostProcessing, pd.DataFrame]:
     """Choose the median-filter window, then the smoothing window, per dimension, on validation.
 
     A step is kept for a dimension only if it raises that dimension's validation CCC above the
@@ -127,7 +138,7 @@ def choose(frames: np.ndarray, mask: np.ndarray, group: np.ndarray, groups: pd.D
     rows = []
 
     def score(choice: PostProcessing) -> np.ndarray:
-        estimates, _ = apply(frames, mask, group, groups, choice, how, fallback)
+        estimates, _ = apply(frames, windows, choice, how, fallback)
         return np.array([ccc(truth[:, d], estimates[:, d]) for d in range(2)])
 
     choice = PostProcessing()
@@ -136,8 +147,8 @@ def choose(frames: np.ndarray, mask: np.ndarray, group: np.ndarray, groups: pd.D
         best = list(getattr(choice, stage))
         best_ccc = base.copy()
         for window in grid:
-            windows = (window, window)
-            values = score(PostProcessing(**{**choice.to_dict(), stage: windows}))
+            both = (window, window)
+            values = score(PostProcessing(**{**choice.to_dict(), stage: both}))
             for d in range(2):
                 rows.append({"stage": stage, "dimension": DIMENSIONS[d], "window": window, "ccc": values[d]})
                 if values[d] > best_ccc[d]:

@@ -183,6 +183,15 @@ def read_segments(path: str | Path) -> pd.DataFrame:
     return pd.DataFrame({"video": path.stem, "utterance": names.astype(str), "start": table["start"], "end": table["end"]})
 
 
+@dataclass(frozen=True)
+class _Segments:
+    """The windows of a video's segments, as `omglib.postprocess.Windows`."""
+
+    mask: np.ndarray
+    group: np.ndarray
+    groups: pd.DataFrame
+
+
 def utterance_estimate(meta: dict) -> UtteranceEstimate:
     """How the model's run estimated an utterance (recorded in model.pt); a file without the
     record gets each sequence's median, averaged, and no post-processing."""
@@ -218,8 +227,8 @@ def utterance_table(segments: pd.DataFrame, frames: list[AlignedFrame], network:
             masks.append((stand >= 0) & valid[np.maximum(stand, 0)])
             group.append(g)
     predictions = np.stack(outputs).astype(np.float64) if outputs else np.zeros((0, length, 2))
-    estimates, _ = utterance_estimate(meta)(predictions, np.array(masks, bool).reshape(-1, length),
-                                            np.array(group, int), order)
+    estimates, _ = utterance_estimate(meta)(predictions, _Segments(np.array(masks, bool).reshape(-1, length),
+                                                                   np.array(group, int), order))
     return order[["video", "utterance", "start", "end"]].assign(
         frames=[c[0] for c in counts], face_frames=[c[1] for c in counts],
         valence=estimates[:, 0], arousal=estimates[:, 1])

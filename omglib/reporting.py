@@ -9,6 +9,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from omglib import experiments, paper
 from omglib.plots import PALETTE, WIDTH, legend_below, pyplot, run_style
 
 
@@ -99,32 +100,6 @@ def format_table(table) -> str:
     return "\n".join(lines)
 
 
-# The paper's published test-set CCCs (real OMG-Emotion): valence, arousal with post-processing
-# and, for Table 3, without it. Keys are this book's experiment names.
-_3RNN, _1RNN, _MF = "CNN-3RNN-2nd-pool_last-pool_fc", "CNN-1RNN-2nd-pool_last-pool_fc", "Model-level Fusion + RNN"
-PAPER_CCC: dict[str, tuple[float, float]] = {
-    "VGG-Face": (0.378, 0.203), "DenseNet-121": (0.365, 0.191), "ResNet-50": (0.359, 0.195),
-    "AffWildNet": (0.409, 0.224), "DenseNet-RNN": (0.394, 0.211), _1RNN: (0.449, 0.303), _3RNN: (0.472, 0.329),
-    "Decision-Level Fusion": (0.501, 0.332), "Model-level Fusion + FC": (0.518, 0.348), _MF: (0.535, 0.365),
-    f"{_1RNN} (from scratch)": (0.371, 0.210), f"{_1RNN} (Aff-Wild)": (0.419, 0.278),
-    f"{_3RNN} (from scratch)": (0.385, 0.192), f"{_3RNN} (Aff-Wild)": (0.448, 0.302),
-    f"{_MF} (from scratch)": (0.431, 0.265), f"{_MF} (Aff-Wild)": (0.511, 0.342),
-    "CNN-3RNN-8th-conv_last-pool_fc": (0.416, 0.261), "CNN-3RNN-5th-conv_last-pool_fc": (0.455, 0.322),
-    "CNN-3RNN-3rd-conv_7th-conv_fc": (0.402, 0.267), "CNN-3RNN-last-conv_last-pool_fc": (0.440, 0.248),
-    "CNN-3RNN-6th-conv_7th-conv_8th-conv": (0.328, 0.162), "CNN-3RNN-7th-conv_8th-conv_9th-conv": (0.334, 0.172),
-    "CNN-3RNN-3rd-conv_4th-conv_5th-conv": (0.345, 0.185),
-    f"{_1RNN} (no landmarks)": (0.429, 0.291), f"{_3RNN} (no landmarks)": (0.454, 0.310), f"{_MF} (no landmarks)": (0.524, 0.352),
-}
-PAPER_CCC_RAW: dict[str, tuple[float, float]] = {  # Table 3's brackets: without post-processing
-    "VGG-Face": (0.361, 0.193), "DenseNet-121": (0.350, 0.184), "ResNet-50": (0.344, 0.189),
-    "AffWildNet": (0.390, 0.219), "DenseNet-RNN": (0.378, 0.209), _1RNN: (0.441, 0.297), _3RNN: (0.463, 0.322),
-    "Decision-Level Fusion": (0.482, 0.321), "Model-level Fusion + FC": (0.500, 0.328), _MF: (0.512, 0.340),
-}
-# Table 7 (best CNN-3RNN): MSE of valence, arousal (OMG's [0, 1] arousal scale) per region.
-PAPER_QUADRANT_MSE = {"V>=0,A<0": (0.101, 0.031), "V>=0,A>=0": (0.055, 0.021), "V<0,A<0": (0.154, 0.061),
-                      "V<0,A>=0": (0.110, 0.040), "all": (0.110, 0.041)}
-
-
 def comparison(table, source: str = "surrogate"):
     """Table 3-6 rows next to the paper's numbers, each column labelled with its data: the
     mean over seeds +- the standard deviation across seeds beside the paper's number, then the
@@ -132,9 +107,9 @@ def comparison(table, source: str = "surrogate"):
 
     rows = []
     for _, row in table.iterrows():
-        paper = PAPER_CCC.get(row["experiment"], (np.nan, np.nan))
+        printed = paper.CCC.get(row["experiment"], (np.nan, np.nan))
         cells = {}
-        for key, label, published in (("valence", "V", paper[0]), ("arousal", "A", paper[1])):
+        for key, label, published in (("valence", "V", printed[0]), ("arousal", "A", printed[1])):
             spread = f" ± {row[f'sd_{key}']:.3f}" if row["seeds"] > 1 else ""  # one seed (the floor): no spread
             cells[f"{label} ({source})"] = f"{row[f'ccc_{key}']:.3f}{spread}" if row["seeds"] else np.nan
             cells[f"{label} (paper, real OMG)"] = published  # beside the book's: visible without scrolling
@@ -172,8 +147,8 @@ def rows_plot(table, source: str = "surrogate", title: str = "", summaries: dict
             if seeds:
                 ax.scatter([v for _, v in seeds], [p for p, _ in seeds], s=14, marker=marker, facecolors="none",
                            edgecolors=colour, lw=0.8, alpha=0.8, zorder=2, label=f"{key}: one training seed")
-        paper = [PAPER_CCC.get(n, (np.nan, np.nan))[0 if key == "valence" else 1] for n in names]
-        ax.scatter(paper, y + offset, marker="x", color=colour, s=40, zorder=3, label=f"{key}: paper (real OMG test)")
+        printed = [paper.CCC.get(n, (np.nan, np.nan))[0 if key == "valence" else 1] for n in names]
+        ax.scatter(printed, y + offset, marker="x", color=colour, s=40, zorder=3, label=f"{key}: paper (real OMG test)")
     ax.axvline(0, color="grey", lw=0.6)
     ax.set_yticks(y, names, fontsize=8)
     ax.set_ylim(y.min() - 0.6, y.max() + 0.6)
@@ -253,36 +228,16 @@ def quadrant_comparison(utterances, source: str = "surrogate"):
     truth = utterances[["valence_true", "arousal_true"]].to_numpy()
     table = quadrant_mse(truth, utterances[["valence", "arousal"]].to_numpy(), arousal_scale="omg")
     table = table.rename(columns={"n": "utterances", "mse_valence": f"MSE-V ({source})", "mse_arousal": f"MSE-A ({source})"})
-    paper = np.array([PAPER_QUADRANT_MSE[region] for region in table.index])
-    return table.assign(**{"MSE-V (paper)": paper[:, 0], "MSE-A (paper)": paper[:, 1]}).rename_axis("region")
+    printed = np.array([paper.QUADRANT_MSE[region] for region in table.index])
+    return table.assign(**{"MSE-V (paper)": printed[:, 0], "MSE-A (paper)": printed[:, 1]}).rename_axis("region")
 
-
-
-# Table 8 as the paper prints it (test CCC on the real OMG test set): the challenge entries and
-# the paper's two best networks. The numbers are copied from the paper's Table 8, not from the
-# cited papers; `bibkey` names the entry in book/references.bib.
-CHALLENGE_ENTRIES = (  # method, modality (as Table 8 writes it), valence, arousal, bibkey
-    ("VNet", "V,A: visual", 0.438, 0.244, "peng2018deep"),
-    ("ANet + VNet", "V,A: audio + visual", 0.442, 0.236, "peng2018deep"),
-    ("openSMILE + LSTMs, VGG-FACE-BLSTM", "A: audio, V: visual", 0.258, 0.277, "triantafyllopoulos2018audeering"),
-    ("openSMILE + LSTMs, VGG-FACE-BLSTM + openSMILE + LSTMs", "A: audio, V: audio + visual", 0.369, 0.286,
-     "triantafyllopoulos2018audeering"),
-    ("openSMILE + LSTMs", "V,A: audio", 0.361, 0.293, "triantafyllopoulos2018audeering"),
-    ("Single Multi-Modal", "V,A: audio + visual", 0.484, 0.345, "zheng2018multimodal"),
-    ("Ensemble I", "V,A: audio + visual", 0.496, 0.356, "zheng2018multimodal"),
-    ("Ensemble II", "V,A: audio + visual", 0.499, 0.361, "zheng2018multimodal"),
-    (_3RNN, "V,A: visual", 0.472, 0.329, "kollias2020exploiting"),
-    (_MF, "V,A: visual", 0.535, 0.365, "kollias2020exploiting"),
-)
-_REFERENCES = {"peng2018deep": "Peng et al. 2018", "triantafyllopoulos2018audeering": "Triantafyllopoulos et al. 2018",
-               "zheng2018multimodal": "Zheng et al. 2018", "kollias2020exploiting": "Kollias & Zafeiriou (this paper)"}
 
 
 def challenge_entries():
     """Table 8's rows as published: method, modality, valence and arousal test CCC, bibkey, reference."""
 
-    rows = [{"method": m, "modality": mod, "ccc_valence": v, "ccc_arousal": a, "bibkey": key, "reference": _REFERENCES[key]}
-            for m, mod, v, a, key in CHALLENGE_ENTRIES]
+    rows = [{"method": m, "modality": mod, "ccc_valence": v, "ccc_arousal": a, "bibkey": key, "reference": paper.REFERENCES[key]}
+            for m, mod, v, a, key in paper.CHALLENGE_ENTRIES]
     return pd.DataFrame(rows)
 
 
@@ -306,9 +261,9 @@ def table8(best_rows, source: str = "surrogate"):
     for _, row in best_rows.iterrows():
         name = row["experiment"]
         if name not in out.index:
-            paper = PAPER_CCC.get(name, (np.nan, np.nan))
-            out.loc[name] = {"modality": "V,A: visual", f"V ({published})": paper[0], f"A ({published})": paper[1],
-                             "reference": _REFERENCES["kollias2020exploiting"] if name in PAPER_CCC else "this book"}
+            printed = paper.CCC.get(name, (np.nan, np.nan))
+            out.loc[name] = {"modality": "V,A: visual", f"V ({published})": printed[0], f"A ({published})": printed[1],
+                             "reference": paper.REFERENCES["kollias2020exploiting"] if name in paper.CCC else "this book"}
         out.loc[name, [f"V ({own})", f"A ({own})"]] = [row["ccc_valence"], row["ccc_arousal"]]
     return out.rename_axis("method")
 
@@ -372,8 +327,6 @@ def training_curves(ctx, names: list[str], seed: int | None = None):
     """Training loss (top) and validation CCC of valence and arousal (below) per epoch (OMG
     stage) of each experiment (one seed; default the context's first)."""
 
-    from omglib.experiments import folder
-
     plt = pyplot()
     fig = plt.figure(figsize=(WIDTH, 6.0))
     grid = fig.add_gridspec(2, 2)
@@ -381,7 +334,7 @@ def training_curves(ctx, names: list[str], seed: int | None = None):
     val_ax = fig.add_subplot(grid[1, 0])
     ar_ax = fig.add_subplot(grid[1, 1], sharey=val_ax)
     for i, name in enumerate(names):
-        path = folder(ctx, name, seed) / "history.csv"
+        path = experiments.folder(ctx, name, seed) / "history.csv"
         if not path.is_file():
             continue
         history = pd.read_csv(path)
@@ -403,10 +356,8 @@ def postprocessing_sweep(ctx, name: str, seed: int | None = None):
     (bottom), per dimension (one seed; default the context's first; seaborn)."""
     import seaborn as sns
 
-    from omglib.experiments import folder
-
     plt = pyplot()
-    sweep = pd.read_csv(folder(ctx, name, seed) / "postprocessing_sweep.csv")
+    sweep = pd.read_csv(experiments.folder(ctx, name, seed) / "postprocessing_sweep.csv")
     stages = list(dict.fromkeys(sweep["stage"]))
     fig, axes = plt.subplots(len(stages), 1, figsize=(WIDTH * 0.85, 2.7 * len(stages) + 0.6), sharey=True, squeeze=False)
     for ax, stage in zip(axes[:, 0], stages):
@@ -430,9 +381,7 @@ def va_errors(ctx, name: str, seed: int | None = None):
 
     plt = pyplot()
 
-    from omglib.experiments import utterances
-
-    table = utterances(ctx, name, seed)
+    table = experiments.utterances(ctx, name, seed)
     fig, ax = plt.subplots(figsize=(5.4, 5.8))
     ax.quiver(table["valence_true"], table["arousal_true"], table["valence"] - table["valence_true"],
               table["arousal"] - table["arousal_true"], angles="xy", scale_units="xy", scale=1, width=0.003, alpha=0.6,
@@ -453,10 +402,8 @@ def va_errors(ctx, name: str, seed: int | None = None):
 def va_traces(ctx, name: str, videos: int = 3, seed: int | None = None):
     """Per-utterance labels and predictions along the first test videos, one row per video,
     valence left and arousal right (one seed; default the context's first)."""
-    from omglib.experiments import utterances
-
     plt = pyplot()
-    table = utterances(ctx, name, seed)
+    table = experiments.utterances(ctx, name, seed)
     chosen = list(dict.fromkeys(table["video"]))[:videos]
     fig, axes = plt.subplots(len(chosen), 2, figsize=(WIDTH, 2.3 * len(chosen) + 0.6), squeeze=False, sharey=True)
     for row, video in enumerate(chosen):
@@ -482,10 +429,8 @@ def caption(ctx, summaries: dict) -> str:
     """What every number of a chapter's tables is: a mean over which seeds, sharing what, with
     which interval, on how many videos of which split (validation where the test split has no
     labels), and what the linear floor is when the table has it."""
-    from omglib.experiments import LINEAR_PROBE
-
-    floor = LINEAR_PROBE in summaries
-    first = next((s for name, s in summaries.items() if name != LINEAR_PROBE), summaries.get(LINEAR_PROBE))
+    floor = experiments.LINEAR_PROBE in summaries
+    first = next((s for name, s in summaries.items() if name != experiments.LINEAR_PROBE), summaries.get(experiments.LINEAR_PROBE))
     split = first.split
     frame_cnn_column = any(s.cnn_seeds for s in summaries.values())
     if not ctx.profile.train.share_cnn:
@@ -559,9 +504,7 @@ def p_value(p: float) -> str:
 
 def claims_table(ctx, source: str, keyword: str = ""):
     """The claims that a chapter's table (``source``, e.g. "Table 5") tests, computed."""
-    from omglib.experiments import claims
-
-    return claims_display(claims(ctx, source, keyword))
+    return claims_display(experiments.claims(ctx, source, keyword))
 
 
 FINDINGS = ("top", "top_ccc", "bottom", "bottom_ccc", "paper_top", "agree", "floor", "verdicts")
@@ -572,17 +515,15 @@ def table_findings(table, claims=None) -> dict[str, str]:
     as sentences to glue (`FINDINGS`): the best and the weakest network (valence / arousal),
     the paper's best of these rows, whether they agree, how many beat the linear floor, and the
     verdicts of ``claims`` (rows of `omglib.experiments.claims`) when given."""
-    from omglib.experiments import LINEAR_PROBE
-
-    networks = table[table["experiment"] != LINEAR_PROBE].dropna(subset=["ccc_mean"])
+    networks = table[table["experiment"] != experiments.LINEAR_PROBE].dropna(subset=["ccc_mean"])
     top, bottom = networks.loc[networks["ccc_mean"].idxmax()], networks.loc[networks["ccc_mean"].idxmin()]
-    paper = {n: sum(PAPER_CCC[n]) / 2 for n in networks["experiment"] if n in PAPER_CCC}
-    paper_top = max(paper, key=paper.get) if paper else None
-    floor = table[table["experiment"] == LINEAR_PROBE]["ccc_mean"]
+    printed = {n: sum(paper.CCC[n]) / 2 for n in networks["experiment"] if n in paper.CCC}
+    paper_top = max(printed, key=printed.get) if printed else None
+    floor = table[table["experiment"] == experiments.LINEAR_PROBE]["ccc_mean"]
     va = lambda row: f"{row['ccc_valence']:.3f} / {row['ccc_arousal']:.3f}"
     return {
         "top": top["experiment"], "top_ccc": va(top), "bottom": bottom["experiment"], "bottom_ccc": va(bottom),
-        "paper_top": (f"{paper_top} ({' / '.join(f'{v:.3f}' for v in PAPER_CCC[paper_top])})" if paper_top
+        "paper_top": (f"{paper_top} ({' / '.join(f'{v:.3f}' for v in paper.CCC[paper_top])})" if paper_top
                       else "none of them (the paper does not report these rows)"),
         "agree": "the same row" if paper_top == top["experiment"] else "a different row",
         "floor": (f"{(networks['ccc_mean'] > floor.iloc[0]).sum()} of the {len(networks)} networks beat the linear floor "
@@ -594,11 +535,9 @@ def table_findings(table, claims=None) -> dict[str, str]:
 
 def fit_summary(ctx, names: list[str]) -> str:
     """One line per run: where it stopped and the gap between training and validation CCC there."""
-    from omglib.experiments import history
-
     lines = []
     for name in names:
-        h = history(ctx, name)
+        h = experiments.history(ctx, name)
         best = h.loc[h["val_score"].idxmax()]
         fitted = (best["train_ccc_valence"] + best["train_ccc_arousal"]) / 2
         lines.append(f"- {name}: best epoch {int(best['epoch'])} of {len(h)}, validation CCC {best['val_score']:.3f}, "
@@ -610,14 +549,12 @@ def postprocessing_table(ctx, names: list[str]):
     """Per experiment: the windows chosen on validation (first seed) and the test CCC without
     and with post-processing (means over seeds)."""
 
-    from omglib.experiments import load, load_summary
-
     rows = []
     for name in names:
-        s, first = load_summary(ctx, name), load(ctx, name)
-        chosen = first.postprocessing or {}
-        rows.append({"experiment": name, "median windows (V, A)": chosen.get("median_window"),
-                     "smoothing windows (V, A)": chosen.get("smoothing_window"),
+        s, first = experiments.load_summary(ctx, name), experiments.load(ctx, name)
+        chosen = first.postprocessing
+        rows.append({"experiment": name, "median windows (V, A)": chosen and chosen.median_window,
+                     "smoothing windows (V, A)": chosen and chosen.smoothing_window,
                      "V without": s.raw_ccc_valence, "V with": s.ccc_valence,
                      "A without": s.raw_ccc_arousal, "A with": s.ccc_arousal})
     return pd.DataFrame(rows).set_index("experiment")
@@ -626,8 +563,6 @@ def postprocessing_table(ctx, names: list[str]):
 def timings(ctx, chosen):
     """Seconds each experiment took, summed over its seeds (each process's own wall time)."""
 
-    from omglib.experiments import load_summary
-
     rows = [{"experiment": e.name, "seeds": len(s.seeds), "seconds, all seeds": s.wall_seconds}
-            for e in chosen if (s := load_summary(ctx, e.name))]
+            for e in chosen if (s := experiments.load_summary(ctx, e.name))]
     return pd.DataFrame(rows).set_index("experiment")

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import logging
 import time
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Callable
 
@@ -38,13 +38,6 @@ from omglib.io import atomic_path
 from omglib.losses import ccc_loss, ccc_torch
 
 log = logging.getLogger(__name__)
-
-
-def resolve_device(device: str = "auto") -> torch.device:
-    """"auto" -> cuda when available, else cpu."""
-    if device == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    return torch.device(device)
 
 
 def _to(batch, device: torch.device):
@@ -126,6 +119,86 @@ def _batch_ccc(pred: torch.Tensor, labels: torch.Tensor, mask: torch.Tensor) -> 
         return ccc_torch(pred.detach().reshape(-1, 2).T, labels.reshape(-1, 2).T, m).cpu().numpy()
 
 
+@dataclass
+class Checkpoint:
+    """What `fit` writes after every epoch to resume from: tensors, numbers and strings only, so it
+    is read back with ``torch.load(weights_only=True)`` (nothing in the file can run code)."""
+
+    model: dict
+    optimizer: dict
+    epoch: int  # the last epoch done (0-based)
+    processes: int  # torchrun processes that wrote it (another count: another effective batch)
+    history: list[dict]
+    best: dict | None  # the best epoch's weights
+    best_score: float
+    best_epoch: int
+
+    def save(self, path: Path) -> None:
+        with atomic_path(path) as tmp:
+            torch.save(asdict(self), tmp)
+
+    @classmethod
+    def resumable(cls, path: Path, device: torch.device) -> Checkpoint | None:
+        """The checkpoint at ``path`` when this run can continue from it, else None."""
+        if not path.is_file():
+            return None
+        found = cls(**torch.load(path, map_location=device, weights_only=True))
+        if found.processes != distributed.world():
+            log.warning("%s: written by %d processes, not %d (another effective batch): training from the start",
+                        path, found.processes, distributed.world())
+            return None
+        return found
+
+
+def _parallel(model: nn.Module, device: torch.device) -> nn.Module:
+    """The module the epochs step: under torchrun, ``model`` wrapped in DistributedDataParallel."""
+    if not distributed.active():
+        return model
+    from torch.nn.parallel import DistributedDataParallel
+
+    return DistributedDataParallel(model, device_ids=[device.index] if device.type == "cuda" else None)
+
+
+def _epoch(network: nn.Module, train: SequenceDataset, optimizer: torch.optim.Optimizer, settings: FitSettings,
+           seed: int, epoch: int, device: torch.device, bar: dict) -> dict:
+    """One pass over the shuffled training sequences; returns the epoch's loss, training CCC,
+    seconds and frames per second. Shuffling and dropout draw from (seed, epoch)."""
+    from tqdm import tqdm
+
+    generator = torch.Generator().manual_seed(seed * 100_003 + epoch)
+    torch.manual_seed(seed * 100_003 + epoch + 7_919 * distributed.rank())  # dropout, flips: each process its own
+    order = _ShuffledShard(len(train), generator)
+    loader = DataLoader(train, batch_size=settings.batch_size, sampler=order, generator=generator,
+                        drop_last=len(order) > settings.batch_size)
+    network.train()
+    losses, train_ccc, frames, tic = [], [], 0, time.perf_counter()
+    with tqdm(loader, unit="batch", leave=False, **bar) as shown:
+        for inputs, landmarks, labels, mask in shown:
+            if not distributed.any_rank(bool(mask.any())):
+                continue
+            with autocast(device, settings.precision):
+                pred = network(_to(inputs, device), landmarks.to(device))
+            pred = distributed.gather(pred, differentiable=True)
+            labels, mask = distributed.gather(labels.to(device)), distributed.gather(mask.to(device))
+            loss = ccc_loss(pred, labels, mask, settings.loss_weights)
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            optimizer.step()
+            losses.append(loss.item())
+            train_ccc.append(_batch_ccc(pred, labels, mask))
+            frames += _frames_in(inputs) * distributed.world()
+            shown.set_postfix(loss=f"{np.mean(losses):.3f}")
+    seconds = time.perf_counter() - tic
+    fitted = np.mean(train_ccc, 0) if train_ccc else (np.nan, np.nan)
+    return {"loss": float(np.mean(losses)) if losses else float("nan"), "train_ccc_valence": float(fitted[0]),
+            "train_ccc_arousal": float(fitted[1]), "seconds": seconds, "frames_per_second": frames / max(seconds, 1e-9)}
+
+
+def _stopped(epoch: int, best_epoch: int, patience: int) -> bool:
+    """Early stopping: more than ``patience`` epochs since the best one."""
+    return best_epoch >= 0 and epoch - best_epoch > patience
+
+
 def fit(model: nn.Module, train: SequenceDataset, score: Callable[[nn.Module], tuple[float, float]],
         settings: FitSettings, *, checkpoint: str | Path, seed: int, device: torch.device, resume: bool = True,
         progress: bool = True, desc: str = "train") -> FitResult:
@@ -135,79 +208,37 @@ def fit(model: nn.Module, train: SequenceDataset, score: Callable[[nn.Module], t
     The history also keeps the training CCC (mean over the epoch's batches), so that
     over-fitting shows as a gap between the two.
     """
-    from tqdm import tqdm
-
     checkpoint = Path(checkpoint)
     model.to(device)
     if bf16(device, settings.precision):
         model.to(memory_format=torch.channels_last)
     optimizer = torch.optim.Adam([p for p in model.parameters() if p.requires_grad], lr=settings.lr)
-    history: list[dict] = []
-    best_state, best_score, best_epoch, start = None, -np.inf, -1, 0
-    state = torch.load(checkpoint, map_location=device, weights_only=False) if resume and checkpoint.is_file() else None
-    if state is not None and state.get("processes", 1) != distributed.world():
-        log.warning("%s: written by %d processes, not %d (another effective batch): training from the start",
-                    checkpoint, state.get("processes", 1), distributed.world())
-        state = None
-    if state is not None:
-        model.load_state_dict(state["model"])
-        optimizer.load_state_dict(state["optimizer"])
-        history, best_state, best_score, best_epoch = state["history"], state["best"], state["best_score"], state["best_epoch"]
-        start = state["epoch"] + 1
-        log.info("%s: resuming after epoch %d", checkpoint, state["epoch"])
-    speed = 0.0
-    epochs, batch_size = settings.epochs, settings.batch_size
-    network = model
-    if distributed.active():
-        from torch.nn.parallel import DistributedDataParallel
-
-        network = DistributedDataParallel(model, device_ids=[device.index] if device.type == "cuda" else None)
-    progress = progress and distributed.is_main()
-    for epoch in range(start, epochs):
-        if epoch - best_epoch > settings.patience and best_epoch >= 0:
+    state = Checkpoint.resumable(checkpoint, device) if resume else None
+    if state is None:
+        state = Checkpoint({}, {}, -1, distributed.world(), [], None, -np.inf, -1)
+    else:
+        model.load_state_dict(state.model)
+        optimizer.load_state_dict(state.optimizer)
+        log.info("%s: resuming after epoch %d", checkpoint, state.epoch)
+    network, speed = _parallel(model, device), 0.0
+    for epoch in range(state.epoch + 1, settings.epochs):
+        if _stopped(epoch, state.best_epoch, settings.patience):
             break
-        generator = torch.Generator().manual_seed(seed * 100_003 + epoch)
-        torch.manual_seed(seed * 100_003 + epoch + 7_919 * distributed.rank())  # dropout, flips: each process its own
-        order = _ShuffledShard(len(train), generator)
-        loader = DataLoader(train, batch_size=batch_size, sampler=order, generator=generator,
-                            drop_last=len(order) > batch_size)
-        network.train()
-        losses, train_ccc, frames, tic = [], [], 0, time.perf_counter()
-        with tqdm(loader, desc=f"{desc} epoch {epoch + 1}/{epochs}", unit="batch", disable=not progress, leave=False) as bar:
-            for inputs, landmarks, labels, mask in bar:
-                if not distributed.any_rank(bool(mask.any())):
-                    continue
-                with autocast(device, settings.precision):
-                    pred = network(_to(inputs, device), landmarks.to(device))
-                pred = distributed.gather(pred, differentiable=True)
-                labels, mask = distributed.gather(labels.to(device)), distributed.gather(mask.to(device))
-                loss = ccc_loss(pred, labels, mask, settings.loss_weights)
-                optimizer.zero_grad(set_to_none=True)
-                loss.backward()
-                optimizer.step()
-                losses.append(loss.item())
-                train_ccc.append(_batch_ccc(pred, labels, mask))
-                frames += _frames_in(inputs) * distributed.world()
-                bar.set_postfix(loss=f"{np.mean(losses):.3f}")
-        seconds = time.perf_counter() - tic
-        speed = frames / max(seconds, 1e-9)
-        valence, arousal = distributed.broadcast(list(score(model)) if distributed.is_main() else [0.0, 0.0])
-        fitted = np.mean(train_ccc, 0) if train_ccc else (np.nan, np.nan)
-        row = {"epoch": epoch + 1, "loss": float(np.mean(losses)) if losses else float("nan"),
-               "train_ccc_valence": float(fitted[0]), "train_ccc_arousal": float(fitted[1]),
+        bar = {"desc": f"{desc} epoch {epoch + 1}/{settings.epochs}", "disable": not (progress and distributed.is_main())}
+        row = _epoch(network, train, optimizer, settings, seed, epoch, device, bar)
+        speed = row["frames_per_second"]
+        valence, arousal = map(float, distributed.broadcast(list(score(model)) if distributed.is_main() else [0.0, 0.0]))
+        row = {"epoch": epoch + 1, **{k: row[k] for k in ("loss", "train_ccc_valence", "train_ccc_arousal")},
                "val_ccc_valence": valence, "val_ccc_arousal": arousal, "val_score": (valence + arousal) / 2,
-               "seconds": seconds, "frames_per_second": speed}
-        history.append(row)
+               "seconds": row["seconds"], "frames_per_second": speed}
+        state.history.append(row)
         log.info("%s epoch %d: loss %.4f, validation CCC V %.3f A %.3f", desc, epoch + 1, row["loss"], valence, arousal)
-        if row["val_score"] > best_score:
-            best_score, best_epoch = row["val_score"], epoch
-            best_state = {k: v.detach().cpu().clone() for k, v in model.state_dict().items()}
+        if row["val_score"] > state.best_score:
+            state.best_score, state.best_epoch = row["val_score"], epoch
+            state.best = {k: v.detach().cpu().clone() for k, v in model.state_dict().items()}
         if distributed.is_main():
-            with atomic_path(checkpoint) as tmp:
-                torch.save({"model": model.state_dict(), "optimizer": optimizer.state_dict(), "epoch": epoch,
-                            "processes": distributed.world(),
-                            "history": history, "best": best_state, "best_score": best_score, "best_epoch": best_epoch},
-                           tmp)
-    if best_state is not None:
-        model.load_state_dict(best_state)
-    return FitResult(pd.DataFrame(history), best_epoch + 1, float(best_score), speed)
+            state.model, state.optimizer, state.epoch = model.state_dict(), optimizer.state_dict(), epoch
+            state.save(checkpoint)
+    if state.best is not None:
+        model.load_state_dict(state.best)
+    return FitResult(pd.DataFrame(state.history), state.best_epoch + 1, float(state.best_score), speed)

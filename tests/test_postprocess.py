@@ -1,3 +1,5 @@
+from types import SimpleNamespace
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -41,7 +43,8 @@ def test_smoothing_stays_inside_a_video():
 def test_apply_fills_empty_utterances_with_the_fallback():
     frames = np.zeros((2, 2, 2))
     mask = np.array([[True, True], [False, False]])
-    est, empty = apply(frames, mask, np.array([0, 1]), pd.DataFrame({"video": ["a", "b"]}), PostProcessing(), "median", (0.2, 0.3))
+    windows = SimpleNamespace(mask=mask, group=np.array([0, 1]), groups=pd.DataFrame({"video": ["a", "b"]}))
+    est, empty = apply(frames, windows, PostProcessing(), "median", (0.2, 0.3))
     assert empty == 1 and est[1].tolist() == [0.2, 0.3]
 
 
@@ -52,7 +55,8 @@ def test_choose_keeps_a_step_only_when_it_helps_on_validation():
     frames[:, 4, 0] += 5.0  # valence: one outlier frame per sequence, which a median filter removes
     mask = np.ones((40, 9), bool)
     groups = pd.DataFrame({"video": [f"v{i}" for i in range(40)]})
-    choice, sweep = choose(frames, mask, np.arange(40), groups, truth, (1, 3, 9), (1, 3), "mean", (0.0, 0.0))
+    windows = SimpleNamespace(mask=mask, group=np.arange(40), groups=groups)
+    choice, sweep = choose(frames, windows, truth, (1, 3, 9), (1, 3), "mean", (0.0, 0.0))
     assert choice.median_window[0] > 1  # valence gains from the filter
     assert choice.median_window[1] == 1  # arousal is already perfect: nothing kept
     assert set(sweep["stage"]) == {"median_window", "smoothing_window"}

@@ -254,4 +254,5 @@ def test_predict_on_a_video_cut_into_utterances_answers_as_omg_run(smoke_run, sm
     np.testing.assert_allclose(got[["valence", "arousal"]].to_numpy(), expected[["valence", "arousal"]].to_numpy(),
                                rtol=0, atol=1e-5)
     chosen = json.loads((tmp_path / "out" / "summary.json").read_text())["utterance_estimate"]
-    assert chosen["choice"] == {k: list(v) for k, v in X.load(ctx, X.BEST_3RNN, 0).postprocessing.items()}
+    recorded = X.load(ctx, X.BEST_3RNN, 0).postprocessing
+    assert chosen["choice"] == {"median_window": list(recorded.median_window), "smoothing_window": list(recorded.smoothing_window)}

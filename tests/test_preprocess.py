@@ -10,6 +10,7 @@ import pytest
 
 from omglib.config import PreprocessConfig, get_profile
 from omglib.data.store import FrameStore, Unit, build_store
+from omglib.preprocess.pipeline import process_unit
 from omglib.errors import DataError, OmgError
 from omglib.preprocess.align import align, procrustes, template
 from omglib.preprocess.pipeline import FaceTracker, iter_frames, process_video
@@ -168,7 +169,8 @@ def test_unknown_root_and_incomplete_store(tmp_path):
     with pytest.raises(OmgError, match="not a complete FrameStore"):
         FrameStore.open(tmp_path)
     with pytest.raises(OmgError, match="no video could be pre-processed"):
-        build_store([Unit("x", tmp_path / "none.mp4", "x", "", np.nan, np.nan)], tmp_path / "s", PreprocessConfig().to_dict(), progress=False)
+        build_store([Unit("x", tmp_path / "none.mp4", "x", "", np.nan, np.nan)], tmp_path / "s", PreprocessConfig().to_dict(),
+                    process_unit, progress=False)
 
 
 def assert_same_store(a: FrameStore, b: FrameStore) -> None:

@@ -7,7 +7,7 @@ from omglib import experiments as X
 from omglib.config import get_profile
 from omglib.data.sequences import cut
 from omglib.data.store import FrameStore
-from omglib.experiments.schedule import seed_runs
+from omglib.experiments.results import seed_runs
 from omglib.probe import SIDE, _Ridge, frame_features
 
 

@@ -1,8 +1,11 @@
 """The locked environment: its hash and differences are recorded, and `make env` installs from it."""
 
 import hashlib
+import shutil
 import subprocess
 from importlib import metadata
+
+import pytest
 
 from omglib.provenance import LOCK, REPO, environment_lock, locked_versions
 
@@ -33,3 +36,54 @@ def test_make_env_installs_with_the_lock_and_rebuilds_when_it_changes(tmp_path):
     assert f'pip install --quiet -c {LOCK.relative_to(REPO)} ".[book,test]"' in plan
     rules = (REPO / "Makefile").read_text()
     assert "$(DEPS_STAMP): pyproject.toml $(LOCK)" in rules and "cat pyproject.toml $(LOCK) | sha1sum" in rules
+
+
+@pytest.fixture
+def package_copy(tmp_path, monkeypatch):
+    """A copy of the omglib sources that `omglib.provenance` reads instead of the real ones."""
+    from omglib import provenance
+
+    copy = tmp_path / "omglib"
+    shutil.copytree(provenance.PACKAGE, copy, ignore=shutil.ignore_patterns("__pycache__"))
+    monkeypatch.setattr(provenance, "PACKAGE", copy)
+    for cached in (provenance.imports_of, provenance.code_digest):
+        cached.cache_clear()
+    yield copy
+    monkeypatch.undo()
+    for cached in (provenance.imports_of, provenance.code_digest):
+        cached.cache_clear()
+
+
+def test_a_result_is_stale_exactly_when_code_it_runs_changes(smoke_run, package_copy):
+    from omglib import experiments as X
+    from omglib import provenance
+
+    ctx, _ = smoke_run
+    exp = X.get(X.BEST_3RNN)
+
+    def touched(module: str, text: str | tuple) -> str:
+        path = package_copy / module
+        path.write_text(path.read_text().replace(*text) if isinstance(text, tuple) else path.read_text() + text)
+        for cached in (provenance.imports_of, provenance.code_digest):
+            cached.cache_clear()
+        return X.status(ctx, exp, 0)
+
+    assert X.status(ctx, exp, 0) == "current"
+    assert touched("trace.py", "\n\ndef unused():\n    return 1\n") == "current"  # a result never runs trace.py
+    assert touched("train.py", ('"""', '"""A reworded docstring. ', 1)) == "current"  # docstrings decide nothing
+    assert touched("data/omg.py", "\n\nEXTRA = 1\n") == "stale"  # imported by the results layer: found, not listed
+
+
+def test_a_store_records_the_code_that_made_it(package_copy):
+    from omglib import provenance
+    from omglib.data.store import code_of
+    from omglib.preprocess.pipeline import process_unit
+
+    before = code_of(process_unit)
+    (package_copy / "experiments" / "pipeline.py").write_text("# not pre-processing\n")
+    provenance.code_digest.cache_clear()
+    assert code_of(process_unit) == before
+    align = package_copy / "preprocess" / "align.py"
+    align.write_text(align.read_text() + "\n\nEXTRA = 1\n")
+    provenance.code_digest.cache_clear()
+    assert code_of(process_unit) != before

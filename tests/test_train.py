@@ -174,7 +174,8 @@ def test_cli_mistakes_exit_2_with_one_line(argv, message):
 
 
 def test_the_schedule_runs_every_seed_after_its_inputs(tmp_path):
-    from omglib.experiments.schedule import plan, seed_runs
+    from omglib.experiments.results import seed_runs
+    from omglib.experiments.schedule import plan
 
     profile = get_profile("quick")
     ctx = X.Context.create(profile, tmp_path, tmp_path, "cpu", progress=False, workers=2)

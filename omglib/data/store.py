@@ -22,7 +22,9 @@ import hashlib
 import json
 import logging
 import platform
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 from pathlib import Path
 
 import numpy as np
@@ -32,7 +34,11 @@ from omglib import __version__
 from omglib.errors import DataError, OmgError
 from omglib.io import atomic_path, remove_stale_temporaries, write_json, write_text
 from omglib.parallel import imap_unordered
+from omglib.provenance import code_digest
 
+# One unit's Sec. 4 pre-processing (`omglib.preprocess.run.process_unit`): faces, landmarks,
+# valid, frame, time and stats, as `omglib.preprocess.pipeline.VideoResult` holds them.
+Process = Callable[["Unit", "PreprocessConfig"], Any]
 INDEX_COLUMNS = ["video", "utterance", "frame", "time", "valid", "valence", "arousal"]
 log = logging.getLogger(__name__)
 
@@ -111,29 +117,30 @@ def _inputs(units: list[Unit]) -> dict[str, str]:
             for u in units if u.side or u.source != "video"}
 
 
-def _config_hash(config_dict: dict) -> str:
-    """The parts folder's name: the settings that decide a part's content (`PreprocessConfig.processing`)."""
+def code_of(process: Process) -> str:
+    """The digest of the code a part's content comes from: ``process``'s module and what it imports."""
+    return code_digest(process.__module__)
+
+
+def _config_hash(config_dict: dict, process: Process) -> str:
+    """The parts folder's name: the settings that decide a part's content (`PreprocessConfig.processing`)
+    and the code that computes it."""
     from omglib.config import PreprocessConfig
 
     processing = PreprocessConfig(**config_dict).processing()
-    return hashlib.sha1(json.dumps(processing, sort_keys=True).encode()).hexdigest()[:12]
+    return hashlib.sha1(json.dumps([processing, code_of(process)], sort_keys=True).encode()).hexdigest()[:12]
 
 
-def _process_unit(args: tuple[Unit, Path, dict]) -> tuple[str, dict | None, str | None]:
+def _process_unit(args: tuple[Unit, Path, dict, Process]) -> tuple[str, dict | None, str | None]:
     """Pre-process one video into its part file; returns (key, stats, error). A failure leaves a
     ``KEY.failed`` note beside the parts, so that a merge of shards knows the video was tried."""
     from omglib.config import PreprocessConfig
-    from omglib.preprocess.pipeline import process_crops, process_video
 
-    unit, part, config_dict = args
+    unit, part, config_dict, process = args
     if part.is_file():
         return (unit.key, *_part_outcome(part))
-    config = PreprocessConfig(**config_dict)
     try:
-        if unit.source == "crops":
-            result = process_crops(unit.path, config, frames=np.size(unit.valence))
-        else:
-            result = process_video(unit.path, config, side=unit.side)
+        result = process(unit, PreprocessConfig(**config_dict))
     except DataError as error:
         write_text(part.with_suffix(".failed"), str(error))
         return unit.key, None, str(error)
@@ -162,31 +169,33 @@ def _labels(value: np.ndarray | float, n: int) -> np.ndarray:
     return out
 
 
-def _parts_folder(out: Path, config_dict: dict) -> Path:
-    parts = out / "parts" / _config_hash(config_dict)
+def _parts_folder(out: Path, config_dict: dict, process: Process) -> Path:
+    parts = out / "parts" / _config_hash(config_dict, process)
     parts.mkdir(parents=True, exist_ok=True)
     return parts
 
 
-def complete(out: Path, units: list[Unit], config_dict: dict) -> bool:
-    """Whether ``out`` already holds the store of exactly these units at this config."""
+def complete(out: Path, units: list[Unit], config_dict: dict, process: Process) -> bool:
+    """Whether ``out`` already holds the store of exactly these units at this config and code."""
     meta_path = out / "meta.json"
     if not meta_path.is_file():
         return False
     old = json.loads(meta_path.read_text())
-    return (old.get("config") == config_dict and old.get("units") == sorted(u.key for u in units)
+    return (old.get("config") == config_dict and old.get("code") == code_of(process)
+            and old.get("units") == sorted(u.key for u in units)
             and old.get("labels_digest") == labels_digest(units) and old.get("inputs", {}) == _inputs(units))
 
 
-def build_parts(units: list[Unit], out: str | Path, config_dict: dict, workers: int | None = None,
+def build_parts(units: list[Unit], out: str | Path, config_dict: dict, process: Process, workers: int | None = None,
                 progress: bool = True) -> tuple[dict, dict]:
-    """Pre-process every unit that has no part yet; returns (stats by key, error by key).
-    Shards on other machines may be writing parts into the same folder: nothing is removed."""
+    """Pre-process every unit that has no part yet with ``process`` (a module-level function:
+    it runs in worker processes); returns (stats by key, error by key). Shards on other
+    machines may be writing parts into the same folder: nothing is removed."""
     from tqdm import tqdm
 
     out = Path(out)
-    parts = _parts_folder(out, config_dict)
-    jobs = [(u, parts / u.part, config_dict) for u in sorted(units, key=lambda u: u.key)]
+    parts = _parts_folder(out, config_dict, process)
+    jobs = [(u, parts / u.part, config_dict, process) for u in sorted(units, key=lambda u: u.key)]
     stats, failed = {}, {}
     with tqdm(total=len(jobs), unit="video", desc=f"preprocess {out.name}", disable=not progress) as bar:
         for key, stat, error in imap_unordered(_process_unit, jobs, workers):
@@ -199,25 +208,27 @@ def build_parts(units: list[Unit], out: str | Path, config_dict: dict, workers: 
     return stats, failed
 
 
-def build_store(units: list[Unit], out: str | Path, config_dict: dict, workers: int | None = None,
+def build_store(units: list[Unit], out: str | Path, config_dict: dict, process: Process, workers: int | None = None,
                 progress: bool = True, extra_meta: dict | None = None) -> FrameStore:
     """Pre-process every unit (resuming from parts on disk) and consolidate the split's store."""
     out = Path(out)
-    if complete(out, units, config_dict):
+    if complete(out, units, config_dict, process):
         return FrameStore.open(out)
-    parts = _parts_folder(out, config_dict)
+    parts = _parts_folder(out, config_dict, process)
     remove_stale_temporaries(parts)  # what a killed run left; this run is the folder's only writer
-    stats, failed = build_parts(units, out, config_dict, workers, progress)
+    stats, failed = build_parts(units, out, config_dict, process, workers, progress)
     return _consolidate(out, sorted((u for u in units if u.key in stats), key=lambda u: u.key), parts, stats, failed,
-                        config_dict, extra_meta or {})
+                        config_dict, process, extra_meta or {})
 
 
-def merge_store(units: list[Unit], out: str | Path, config_dict: dict, extra_meta: dict | None = None) -> FrameStore:
-    """Consolidate parts that shards wrote; a unit without a part or a failure note is an error."""
+def merge_store(units: list[Unit], out: str | Path, config_dict: dict, process: Process,
+                extra_meta: dict | None = None) -> FrameStore:
+    """Consolidate parts that shards wrote (with ``process``'s code); a unit without a part or a
+    failure note is an error."""
     out = Path(out)
-    if complete(out, units, config_dict):
+    if complete(out, units, config_dict, process):
         return FrameStore.open(out)
-    parts = _parts_folder(out, config_dict)
+    parts = _parts_folder(out, config_dict, process)
     stats, failed, todo = {}, {}, []
     for unit in sorted(units, key=lambda u: u.key):
         stat, error = _part_outcome(parts / unit.part)
@@ -232,11 +243,11 @@ def merge_store(units: list[Unit], out: str | Path, config_dict: dict, extra_met
                        "remaining `omg preprocess --shard I/N` jobs first, or `omg preprocess` without --shard and "
                        "--merge to compute them here")
     return _consolidate(out, [u for u in sorted(units, key=lambda u: u.key) if u.key in stats], parts, stats, failed,
-                        config_dict, extra_meta or {})
+                        config_dict, process, extra_meta or {})
 
 
 def _consolidate(out: Path, units: list[Unit], parts: Path, stats: dict, failed: dict, config_dict: dict,
-                 extra_meta: dict) -> FrameStore:
+                 process: Process, extra_meta: dict) -> FrameStore:
     if not units:
         raise OmgError(f"{out}: no video could be pre-processed ({len(failed)} failed, e.g. {next(iter(failed.values()), 'none given')})")
     total = sum(stats[u.key]["frames"] for u in units)
@@ -271,6 +282,7 @@ def _consolidate(out: Path, units: list[Unit], parts: Path, stats: dict, failed:
     meta = {
         **extra_meta,
         "config": config_dict,
+        "code": code_of(process),  # the pre-processing code's digest (`omglib.provenance.code_digest`)
         "units": [u.key for u in units],
         "inputs": _inputs(units),  # key -> "left" / "right" (two-person video), "crops" (the organisers' crops)
         "labels_digest": labels_digest(units),

@@ -12,8 +12,8 @@ import numpy as np
 import pandas as pd
 
 from omglib.experiments.catalogue import CLAIMS, LINEAR_PROBE, PRETRAIN_NAMES, TABLES, Claim, get
-from omglib.experiments.results import Context, load_summary, seed_predictions, run_folder
-from omglib.experiments.schedule import seed_runs
+from omglib import paper
+from omglib.experiments.results import Context, load_summary, seed_predictions, seed_runs, run_folder
 from omglib.metrics import DIMENSIONS, ccc, paired_bootstrap
 
 VERDICTS = ("holds", "does not hold", "cannot tell at this size")
@@ -67,10 +67,8 @@ def verdict(low: float, high: float) -> str:
 
 def paper_difference(claim: Claim) -> tuple[float, float, float]:
     """The paper's (V, A, mean) difference for ``claim`` on the real OMG test set."""
-    from omglib.reporting import PAPER_CCC, PAPER_CCC_RAW
-
-    better = np.array(PAPER_CCC[claim.better])
-    than = np.array((PAPER_CCC_RAW if claim.post_processing else PAPER_CCC)[claim.than])
+    better = np.array(paper.CCC[claim.better])
+    than = np.array((paper.CCC_RAW if claim.post_processing else paper.CCC)[claim.than])
     d = better - than
     return float(d[0]), float(d[1]), float(d.mean())
 
@@ -83,12 +81,12 @@ def claims(ctx: Context, source: str | None = None, keyword: str = "") -> pd.Dat
     for claim in CLAIMS:
         if (source and claim.source != source) or keyword not in claim.claim:
             continue
-        paper = paper_difference(claim)
+        printed = paper_difference(claim)
         test = compare(ctx, claim)
         rows.append({"claim": claim.claim, "comparison": f"{claim.better} vs {claim.than}" +
                      (" without post-processing" if claim.post_processing else ""), "better": claim.better,
                      "than": claim.than, "post_processing": claim.post_processing, "source": claim.source,
-                     "paper difference V": paper[0], "paper difference A": paper[1], "paper difference": paper[2],
+                     "paper difference V": printed[0], "paper difference A": printed[1], "paper difference": printed[2],
                      "difference V": test["difference V"], "difference A": test["difference A"],
                      "difference": test["difference"], "low": test["low"], "high": test["high"],
                      "p_value": test["p_value"], "verdict": test["verdict"], "diagnostic": claim.diagnostic})

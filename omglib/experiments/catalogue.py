@@ -12,12 +12,9 @@ import re
 from dataclasses import dataclass
 
 from omglib.errors import OmgError
+from omglib.paper import BEST_1RNN, BEST_3RNN, DECISION_FUSION, FUSION_RNN, NETWORK_TABLES
 from omglib.models import registry
 
-DECISION_FUSION = "Decision-Level Fusion"
-BEST_1RNN = "CNN-1RNN-2nd-pool_last-pool_fc"
-BEST_3RNN = "CNN-3RNN-2nd-pool_last-pool_fc"
-FUSION_RNN = "Model-level Fusion + RNN"
 LINEAR_PROBE = "Linear probe (floor)"
 PRETRAIN_NAMES = {"affwild2": "Aff-Wild2", "affwild": "Aff-Wild", None: "from scratch"}
 CNN_OF_BACKBONE = {"vgg16": "VGG-Face", "resnet50": "ResNet-50", "densenet121": "DenseNet-121"}
@@ -75,13 +72,13 @@ def _variant(model: str, pretrain: str | None = "affwild2", landmarks: bool = Tr
 
 
 _FLOOR = [Experiment(LINEAR_PROBE)]
-TABLES: dict[int, list[Experiment]] = {
-    3: _FLOOR + [_variant(m) for m in ("VGG-Face", "DenseNet-121", "ResNet-50", "AffWildNet", "DenseNet-RNN", BEST_1RNN,
-                              BEST_3RNN, DECISION_FUSION, "Model-level Fusion + FC", FUSION_RNN)],
-    4: _FLOOR + [_variant(m, p) for m in (BEST_1RNN, BEST_3RNN, FUSION_RNN) for p in (None, "affwild", "affwild2")],
-    5: _FLOOR + [_variant(f"CNN-3RNN-{'_'.join(taps)}") for taps in registry.TABLE5_TAPS],
-    6: _FLOOR + [_variant(m, landmarks=lm) for m in (BEST_1RNN, BEST_3RNN, FUSION_RNN) for lm in (False, True)],
-}
+TABLES: dict[int, list[Experiment]] = dict(zip(NETWORK_TABLES, (
+    _FLOOR + [_variant(m) for m in ("VGG-Face", "DenseNet-121", "ResNet-50", "AffWildNet", "DenseNet-RNN", BEST_1RNN,
+                                    BEST_3RNN, DECISION_FUSION, "Model-level Fusion + FC", FUSION_RNN)],
+    _FLOOR + [_variant(m, p) for m in (BEST_1RNN, BEST_3RNN, FUSION_RNN) for p in (None, "affwild", "affwild2")],
+    _FLOOR + [_variant(f"CNN-3RNN-{'_'.join(taps)}") for taps in registry.TABLE5_TAPS],
+    _FLOOR + [_variant(m, landmarks=lm) for m in (BEST_1RNN, BEST_3RNN, FUSION_RNN) for lm in (False, True)],
+), strict=True))
 EXPERIMENTS: dict[str, Experiment] = {e.name: e for rows in TABLES.values() for e in rows}
 
 

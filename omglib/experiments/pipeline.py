@@ -91,7 +91,7 @@ def start_of(ctx: Context, name: str) -> tuple[Path | None, dict]:
                         record["paper_start"], t.weights_dir, import_command(name))
         return path, record
 
-    return ctx.once(("start", name), make)
+    return ctx.once(("start", name, ctx.profile.train.start, ctx.profile.train.weights_dir), make)
 
 
 def cnn_run(ctx: Context, backbone: str, pretrain: str | None, seed: int, landmarks: bool = True) -> CNNRun:
@@ -289,7 +289,7 @@ class _Evaluation:
         self.plain = UtteranceEstimate(ctx.profile.train.aggregate, fallback=tuple(np.nanmean(_truth(train), 0)))
 
     def estimates(self, frames: np.ndarray, seqs: Sequences, choice: PostProcessing = PostProcessing()):
-        return replace(self.plain, choice=choice)(frames, seqs.mask, seqs.group, seqs.groups)
+        return replace(self.plain, choice=choice)(frames, seqs)
 
     def ccc(self, frames: np.ndarray, seqs: Sequences) -> tuple[float, float]:
         """Utterance-level CCC without post-processing (model selection)."""
@@ -360,8 +360,8 @@ def _run_trained(ctx: Context, exp: Experiment, folder: Path, seed: int, cnn_see
               for k in ("ccc_valence", "ccc_arousal", "ci_valence", "ci_arousal")}
     recipe = {**asdict(exp), "cnn_seed": cnn_seed, "strategy": facts["strategy"], "seq_len": ctx.profile.train.seq_len,
               "start": start_of(ctx, CNN_OF_BACKBONE[exp.backbone])[1]}
-    chosen = PostProcessing(**result.postprocessing)
-    _save_model(ctx, model, folder / "model.pt", exp.name, recipe, seed, scores, replace(evaluation.plain, choice=chosen))
+    _save_model(ctx, model, folder / "model.pt", exp.name, recipe, seed, scores,
+                replace(evaluation.plain, choice=result.postprocessing))
     result.write(folder)  # last: a run is complete only when its metrics.json is there
     return result
 
@@ -372,7 +372,7 @@ def _evaluate(ctx: Context, exp: Experiment, folder: Path, seed: int, cnn_seed: 
     """Step 4: post-processing chosen on validation, utterance estimates of validation and test
     from the per-frame predictions ``frames``, their tables and the run's record (not yet written)."""
     t = ctx.profile.train
-    choice, sweep = choose(frames["validation"], val.mask, val.group, val.groups, _truth(val), t.median_windows,
+    choice, sweep = choose(frames["validation"], val, _truth(val), t.median_windows,
                            t.smoothing_windows, evaluation.plain.aggregate, evaluation.plain.fallback)
     write_csv(sweep, folder / "postprocessing_sweep.csv")
     raw, final, empty = {}, {}, {}
@@ -382,7 +382,7 @@ def _evaluate(ctx: Context, exp: Experiment, folder: Path, seed: int, cnn_seed: 
         raw[split], empty[split] = evaluation.estimates(frames[split], seqs)
         final[split], _ = evaluation.estimates(frames[split], seqs, choice)
     return _record(ctx, exp, folder, seed, cnn_seed, print_, {"validation": val.groups, "test": test.groups}, raw, final,
-                   tic, training=facts, postprocessing=choice.to_dict(), empty=empty)
+                   tic, training=facts, postprocessing=choice, empty=empty)
 
 
 def _run_probe(ctx: Context, exp: Experiment, folder: Path, seed: int, print_: str, tic: float) -> SeedResult:

@@ -28,17 +28,15 @@ import torch
 from omglib.config import Profile
 from omglib.data.omg import SUBMISSION_COLUMNS, write_omg_csv
 from omglib.data.store import FrameStore
+from omglib.distributed import resolve_device
 from omglib.errors import OmgError
 from omglib.experiments.catalogue import Experiment, get
 from omglib.io import atomic_path, write_json
 from omglib.metrics import (DIMENSIONS, ccc, interval, mse, omg_ccc, omg_ccc_per_video, pcc, quadrant_mse,
                             resampled_ccc)
-from omglib.train import resolve_device
+from omglib.postprocess import PostProcessing
+from omglib.provenance import code_digest
 
-# The modules whose code decides a result's numbers (a change makes results stale).
-CODE_MODULES = ("config.py", "data/sequences.py", "data/store.py", "features.py", "losses.py", "metrics.py",
-                "postprocess.py", "probe.py", "train.py", "experiments/catalogue.py", "experiments/pipeline.py",
-                "experiments/results.py", "models/backbones.py", "models/networks.py", "models/registry.py")
 DATASET_HINTS = {"omg": "the OMG-Emotion videos", "affwild2": "Aff-Wild2", "affwild": "Aff-Wild"}
 
 
@@ -55,7 +53,7 @@ class Context:
     progress: bool = True
     force: bool = False
     workers: int = 1  # processes for independent trainings (`omglib.experiments.schedule`)
-    _once: dict = field(default_factory=dict, repr=False, compare=False)  # facts read once (`once`)
+    _once: dict = field(default_factory=dict, init=False, repr=False, compare=False)  # facts read once (`once`); a replace() starts afresh
 
     @classmethod
     def create(cls, profile: Profile, frames: str | Path, results: str | Path = "results", device: str = "auto",
@@ -103,11 +101,11 @@ class Context:
             ceiling = json.loads(manifest.read_text()).get("label_ceiling_ccc", {}).get(split)
             return (ceiling["valence"], ceiling["arousal"]) if ceiling else None
 
-        return self.once(("label ceiling", split), read)
+        return self.once(("label ceiling", self.frames, split), read)
 
     def store_print(self, dataset: str, split: str) -> dict:
         """The fingerprint of a FrameStore (what a result depends on), read once per context."""
-        return self.once((dataset, split), lambda: store_fingerprint(self.store(dataset, split)))
+        return self.once(("store", self.frames, dataset, split), lambda: store_fingerprint(self.store(dataset, split)))
 
 
 # ---------------------------------------------------------------- layout and fingerprints
@@ -121,17 +119,14 @@ def run_folder(ctx: Context, exp: Experiment, seed: int, cnn_seed: int | None = 
 
 
 def code_version() -> str:
-    """Hash of the modules in `CODE_MODULES`."""
-    root = Path(__file__).parents[1]
-    digest = hashlib.sha1()
-    for name in CODE_MODULES:
-        digest.update((root / name).read_bytes())
-    return digest.hexdigest()[:12]
+    """Digest of the code a result runs: `omglib.experiments.pipeline` and every omglib module it
+    imports (`omglib.provenance.code_digest`)."""
+    return code_digest("omglib.experiments.pipeline")
 
 
 def store_fingerprint(store: FrameStore) -> dict:
-    """What a result depends on of a store: its settings, videos, frame counts and labels."""
-    return {k: store.meta.get(k) for k in ("config", "units", "frames", "valid_frames", "labels_digest")}
+    """What a result depends on of a store: its settings, pre-processing code, videos, frame counts and labels."""
+    return {k: store.meta.get(k) for k in ("config", "code", "units", "frames", "valid_frames", "labels_digest")}
 
 
 def fingerprint(*parts) -> str:
@@ -258,7 +253,7 @@ class SeedResult(_Record):
     validation: Scores
     validation_raw: Scores
     training: dict  # strategy, lr, epochs run, best epoch, frames/s, CNN used
-    postprocessing: dict | None
+    postprocessing: PostProcessing | None  # chosen on validation (None: decision fusion fuses its members' estimates)
     fusion_weights: dict | None
     utterances_without_frames: dict
     provenance: dict
@@ -283,7 +278,28 @@ class SeedResult(_Record):
         if "test" not in data:  # written by an older omglib: re-run
             return None
         scores = {k: Scores.from_dict(data[k]) for k in ("test", "test_raw", "validation", "validation_raw")}
-        return cls(**{**data, **scores})
+        chosen = data["postprocessing"] and PostProcessing(**{k: tuple(v) for k, v in data["postprocessing"].items()})
+        return cls(**{**data, **scores, "postprocessing": chosen})
+
+
+def seed_runs(ctx: Context, exp: Experiment) -> list[tuple[int, int]]:
+    """(seed, CNN seed) of the runs an experiment's numbers average: each training seed, with
+    the shared CNN pre-training (or its own, when the profile does not share it). The linear
+    probe has no seed (closed form): one run."""
+    if exp.is_probe:
+        return [(ctx.seeds[0], ctx.cnn_seed)]
+    return [(s, ctx.cnn_seed if ctx.profile.train.share_cnn else s) for s in ctx.seeds]
+
+
+def cnn_seed_runs(ctx: Context, exp: Experiment) -> list[tuple[int, int]]:
+    """For a frame CNN whose pre-training the seeds share: each seed with its CNN pre-trained
+    with that seed too, to measure the spread the sharing hides (empty otherwise)."""
+    return [(s, s) for s in ctx.seeds] if exp.is_frame_cnn and ctx.profile.train.share_cnn else []
+
+
+def runs_of(ctx: Context, exp: Experiment) -> list[tuple[int, int]]:
+    """Every (seed, CNN seed) run of ``exp``, each once."""
+    return list(dict.fromkeys(seed_runs(ctx, exp) + cnn_seed_runs(ctx, exp)))
 
 
 def write_utterances(folder: Path, split: str, groups: pd.DataFrame, raw: np.ndarray, final: np.ndarray) -> None:

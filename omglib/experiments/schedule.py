@@ -23,7 +23,8 @@ from omglib import distributed
 from omglib.errors import OmgError
 from omglib.experiments.catalogue import Experiment, get, with_members
 from omglib.experiments.pipeline import cache, features_needed, pretrained_cnn, run_seed, status
-from omglib.experiments.results import Context, SeedResult, Summary, run_folder, summarise
+from omglib.experiments.results import (Context, SeedResult, Summary, cnn_seed_runs, run_folder, runs_of,
+                                        seed_runs, summarise)
 from omglib.parallel import process_pool
 
 log = logging.getLogger(__name__)
@@ -47,26 +48,6 @@ class Job:
                     f"(seed {self.cnn_seed})")
         cnn = f", CNN seed {self.cnn_seed}" if self.cnn_seed != self.seed else ""
         return f"{self.name} (seed {self.seed}{cnn})"
-
-
-def seed_runs(ctx: Context, exp: Experiment) -> list[tuple[int, int]]:
-    """(seed, CNN seed) of the runs an experiment's numbers average: each training seed, with
-    the shared CNN pre-training (or its own, when the profile does not share it). The linear
-    probe has no seed (closed form): one run."""
-    if exp.is_probe:
-        return [(ctx.seeds[0], ctx.cnn_seed)]
-    return [(s, ctx.cnn_seed if ctx.profile.train.share_cnn else s) for s in ctx.seeds]
-
-
-def cnn_seed_runs(ctx: Context, exp: Experiment) -> list[tuple[int, int]]:
-    """For a frame CNN whose pre-training the seeds share: each seed with its CNN pre-trained
-    with that seed too, to measure the spread the sharing hides (empty otherwise)."""
-    return [(s, s) for s in ctx.seeds] if exp.is_frame_cnn and ctx.profile.train.share_cnn else []
-
-
-def runs_of(ctx: Context, exp: Experiment) -> list[tuple[int, int]]:
-    """Every (seed, CNN seed) run of ``exp``, each once."""
-    return list(dict.fromkeys(seed_runs(ctx, exp) + cnn_seed_runs(ctx, exp)))
 
 
 def plan(ctx: Context, chosen: list[Experiment]) -> dict[Job, set[Job]]:

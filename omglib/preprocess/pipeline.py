@@ -302,3 +302,11 @@ def process_crops(folder: str | Path, config: PreprocessConfig, frames: int) -> 
             crop, moved, _ = align(big, found, config.crop_size)
         aligned.append(AlignedFrame(index, index / FRAME_FOLDER_FPS, None, found, crop, moved))
     return _result(aligned, config.crop_size, {"crops": len(images), "crop_box_fallbacks": fallbacks})
+
+
+def process_unit(unit, config: PreprocessConfig) -> VideoResult:
+    """One store unit (`omglib.data.store.Unit`) through Sec. 4: the organisers' crops, or a video
+    with its side. A store's parts and meta record this module's code digest."""
+    if unit.source == "crops":
+        return process_crops(unit.path, config, frames=np.size(unit.valence))
+    return process_video(unit.path, config, side=unit.side)

@@ -27,6 +27,7 @@ from omglib.data.omg import OmgLayout
 from omglib.data.roots import find
 from omglib.data.store import FrameStore, Unit, build_parts, build_store, complete, merge_store
 from omglib.errors import OmgError
+from omglib.preprocess.pipeline import process_unit
 
 log = logging.getLogger(__name__)
 
@@ -89,7 +90,7 @@ def store_jobs(data_root: str | Path, out: str | Path, config: PreprocessConfig,
 def preprocess(data_root: str | Path, out: str | Path, config: PreprocessConfig, workers: int | None = None,
                progress: bool = True, dataset: str | None = None) -> dict[str, FrameStore]:
     """Build (or resume, or consolidate shards into) the FrameStore of every split; keys like "omg/train"."""
-    return {job.name: build_store(job.units, job.path, config.to_dict(), workers=workers, progress=progress,
+    return {job.name: build_store(job.units, job.path, config.to_dict(), process_unit, workers=workers, progress=progress,
                                   extra_meta=job.meta) for job in store_jobs(data_root, out, config, dataset)}
 
 
@@ -97,7 +98,7 @@ def incomplete(data_root: str | Path, out: str | Path, config: PreprocessConfig,
     """The stores of ``data_root`` that ``out`` does not hold complete at ``config`` (what
     `preprocess` would still compute)."""
     return [job.name for job in store_jobs(data_root, out, config, dataset)
-            if not complete(job.path, job.units, config.to_dict())]
+            if not complete(job.path, job.units, config.to_dict(), process_unit)]
 
 
 def parse_shard(text: str) -> tuple[int, int]:
@@ -123,7 +124,7 @@ def preprocess_shard(data_root: str | Path, out: str | Path, config: PreprocessC
     done = {}
     for job in store_jobs(data_root, out, config, dataset):
         units = [u for u in job.units if in_shard(job.name, u.key, shard)]
-        stats, failed = build_parts(units, job.path, config.to_dict(), workers=workers, progress=progress)
+        stats, failed = build_parts(units, job.path, config.to_dict(), process_unit, workers=workers, progress=progress)
         done[job.name] = (len(stats), len(failed), len(job.units))
     return done
 
@@ -131,5 +132,5 @@ def preprocess_shard(data_root: str | Path, out: str | Path, config: PreprocessC
 def merge(data_root: str | Path, out: str | Path, config: PreprocessConfig,
           dataset: str | None = None) -> dict[str, FrameStore]:
     """Consolidate the shards' parts into every split's store; refuses while a video has no part."""
-    return {job.name: merge_store(job.units, job.path, config.to_dict(), extra_meta=job.meta)
+    return {job.name: merge_store(job.units, job.path, config.to_dict(), process_unit, extra_meta=job.meta)
             for job in store_jobs(data_root, out, config, dataset)}
