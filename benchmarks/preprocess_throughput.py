@@ -47,7 +47,7 @@ def main() -> None:
                 seconds = time.perf_counter() - started
                 results[every] = store
                 print(f"{mode:22s} {workers:7d} {len(store):7d} {seconds:8.1f} {len(store) / seconds:9.1f} "
-                      f"{store.meta['detection_rate']:7.1%}", flush=True)
+                      f"{store.meta.detection_rate:7.1%}", flush=True)
         a, b = results[1], results[25]
         both = (a.index["valid"] & b.index["valid"]).to_numpy()
         diff = np.linalg.norm(np.asarray(a.landmarks)[both] - np.asarray(b.landmarks)[both], axis=-1)

@@ -42,23 +42,61 @@ def notebooks() -> list[Path]:
     return sorted((REPO / "notebooks").glob("[0-9][0-9]_*.ipynb"))
 
 
-def context(profile: str = "quick", data_root: str | Path | None = None, frames: str | Path | None = None,
-            results: str | Path = "results", device: str = "auto", seeds: list[int] | None = None, force: bool = False,
-            progress: bool = True, generate: bool = False, workers: int | None = None,
-            overrides: dict | list[str] | None = None, prepare: bool = True):
-    """The experiments' context for a profile (with ``overrides``, see `omglib.config.override`)
-    and a data folder, pre-processing ``data_root`` into ``frames`` first (a no-op when
-    complete; with ``prepare`` False, an incomplete store is refused instead). Without
-    ``data_root`` the profile's surrogate (data/synth-PROFILE) is used, generated first when
-    ``generate``."""
+@dataclass(frozen=True)
+class Settings:
+    """What a run of the book is parameterised by, in one place: every chapter's parameters cell
+    defines these names (papermill passes them), and `omg run` / `omg book` read the same
+    options. ``data_root`` None: the profile's surrogate; ``frames`` None: data/frames-LABEL;
+    ``seeds`` None: the profile's; ``workers`` None: one per core on CPU, 1 on a GPU."""
+
+    profile: str = "quick"
+    data_root: str | Path | None = None
+    frames: str | Path | None = None
+    results: str | Path = "results"
+    device: str = "auto"
+    seeds: tuple[int, ...] | None = None
+    workers: int | None = None
+    force: bool = False
+    overrides: tuple[str, ...] | dict = ()  # "SECTION.FIELD=VALUE" strings (`--set`) or a chapter's mapping
+    progress: bool = True
+
+    PARAMETERS = ("profile", "data_root", "frames", "results", "device", "seeds", "workers", "force", "overrides")
+
+    @classmethod
+    def of_chapter(cls, namespace: dict) -> Settings:
+        """From a chapter's parameters (its namespace): an empty value ("", [], 0, {}) is the default."""
+        given = {k: namespace[k] for k in cls.PARAMETERS}
+        return cls(given["profile"], given["data_root"] or None, given["frames"] or None, given["results"], given["device"],
+                   tuple(given["seeds"]) or None, given["workers"] or None, bool(given["force"]), given["overrides"] or (),
+                   progress=False)
+
+    @classmethod
+    def of_command(cls, args) -> Settings:
+        """From the command line's options (`omglib.cli`)."""
+        return cls(args.profile, args.data_root, args.frames, args.results, args.device,
+                   tuple(args.seeds) if args.seeds else None, args.workers, args.force, tuple(args.overrides),
+                   progress=not args.quiet)
+
+    def chosen(self) -> Profile:
+        return get_profile(self.profile, self.overrides)
+
+    def root(self) -> Path:
+        """The raw data folder: ``data_root``, or the profile's surrogate (data/synth-LABEL, the
+        label naming the surrogate's overrides, if any)."""
+        return Path(self.data_root or f"data/synth-{self.chosen().label('synth')}")
+
+
+def context(settings: Settings, prepare: bool = True, generate: bool = False):
+    """The experiments' context for ``settings``, pre-processing the data root into the frames
+    folder first (a no-op when complete; with ``prepare`` False, an incomplete store is refused
+    instead). The profile's surrogate is generated first when ``generate`` and it is missing."""
     from omglib.experiments import Context
     from omglib.preprocess.run import incomplete, preprocess
 
-    chosen = get_profile(profile, overrides)
+    chosen, root, progress = settings.chosen(), settings.root(), settings.progress
     # the FrameStores depend on the pre-processing settings, and on the surrogate's when it is one
-    frames = Path(frames or f"data/frames-{chosen.label('preprocess', *([] if data_root else ['synth']))}")
-    root = data_root_of(chosen, data_root)
-    if data_root is None and generate and not (root / "manifest.json").is_file():
+    frames = Path(settings.frames or f"data/frames-{chosen.label('preprocess', *([] if settings.data_root else ['synth']))}")
+    if settings.data_root is None and generate and not (root / "manifest.json").is_file():
         from omglib.synth.generate import generate as synth
 
         synth(chosen, root, progress=progress)
@@ -69,13 +107,36 @@ def context(profile: str = "quick", data_root: str | Path | None = None, frames:
                                                              if o.startswith("preprocess.")))
     if root.is_dir():
         preprocess(root, frames, chosen.preprocess, progress=progress)
-    elif data_root:
+    elif settings.data_root:
         raise OmgError(f"{root}: no such folder (pass data_root the dataset folder, e.g. omg synth's output)")
     elif not frames.is_dir():
         raise OmgError(f"neither {root} nor {frames} exists: run `omg synth --profile {chosen.name} --out {root}` "
                        "first, or pass data_root your OMG-Emotion (+ Aff-Wild2) folder")
-    return Context.create(chosen, frames, results, device, tuple(seeds) if seeds else None, progress=progress, force=force,
-                          workers=workers or None)
+    return Context.create(chosen, frames, settings.results, settings.device, settings.seeds, progress=progress,
+                          force=settings.force, workers=settings.workers)
+
+
+@dataclass(frozen=True)
+class Chapter:
+    """What a chapter's setup cell needs: the experiments' context (None when not asked for),
+    the raw data folder, which data it is ("surrogate" or "real") and the line it opens with."""
+
+    ctx: object
+    root: Path
+    source: str
+    banner: str
+
+
+def chapter(namespace: dict, experiments: bool = True) -> Chapter:
+    """A chapter's setup, one call: ``book.chapter(globals())`` reads its parameters
+    (`Settings.PARAMETERS`) and prepares the data and the context (with ``experiments``)."""
+    settings = Settings.of_chapter(namespace)
+    root = settings.root()
+    source = source_label(root)
+    ctx = context(settings) if experiments else None
+    seen = f", device `{ctx.device}`, training seeds {list(ctx.seeds)}" if ctx is not None else ""
+    return Chapter(ctx, root, source, f"Profile **{settings.chosen().label()}**, data: **{source}** "
+                                      f"(`{shown(root)}`){seen}.")
 
 
 @dataclass
@@ -85,31 +146,27 @@ class BookRun:
     repository: str = ""  # the URL every page links to ("": none configured, no button)
 
 
-def build(profile: str = "quick", data_root: str | Path | None = None, frames: str | Path | None = None,
-          results: str | Path = "results", out: str | Path = "book", device: str = "auto", seeds: list[int] | None = None,
-          force: bool = False, progress: bool = True, workers: int | None = None,
-          overrides: dict | list[str] | None = None) -> BookRun:
-    """Run every step for ``profile`` (with ``overrides``) and render the site into ``out``/_build/html."""
+def build(settings: Settings, out: str | Path = "book") -> BookRun:
+    """Run every step for ``settings`` and render the site into ``out``/_build/html."""
     from omglib import experiments
 
     out = Path(out).resolve()
     run = BookRun(out / "_build" / "html")
     tic = time.perf_counter()
-    ctx = context(profile, data_root, frames, results, device, seeds, force, progress, generate=True, workers=workers,
-                  overrides=overrides)
+    ctx = context(settings, generate=True)
     run.seconds["data and pre-processing"] = time.perf_counter() - tic
     tic = time.perf_counter()
     experiments.run(ctx, [e.name for e in experiments.table_order(sorted(experiments.TABLES))])
     run.seconds["experiments"] = time.perf_counter() - tic
     stage = out / "_source"
-    root = data_root_of(ctx.profile, data_root)
+    root = settings.root()
     commit = (git_commit() or "not from a git checkout")[:12]
     run.repository = _stage_sources(stage, f"This site shows the <b>{ctx.profile.label()}</b> profile's run on "
                                            f"<b>{source_label(root)}</b> data, built from commit {commit}.")
     figures(root, stage / "build" / "figures", ctx.profile)
-    parameters = chapter_parameters(ctx, data_root)
+    parameters = chapter_parameters(ctx, settings.data_root)
     tic = time.perf_counter()
-    _execute_all(stage, parameters, ctx.workers, progress)
+    _execute_all(stage, parameters, ctx.workers, settings.progress)
     run.seconds[f"notebooks ({len(notebooks())}, {ctx.workers} at a time)"] = time.perf_counter() - tic
     tic = time.perf_counter()
     render(stage, out)
@@ -119,12 +176,13 @@ def build(profile: str = "quick", data_root: str | Path | None = None, frames: s
 
 
 def chapter_parameters(ctx, data_root: str | Path | None) -> dict:
-    """The papermill parameters every chapter gets: the run's profile and its overrides,
-    folders, device, seeds and workers (every notebook's parameters cell defines each)."""
-    return {"profile": ctx.profile.name, "data_root": str(Path(data_root).resolve()) if data_root else "",
-            "frames": str(ctx.frames.resolve()), "results": str(ctx.results.resolve()), "device": str(ctx.device),
-            "seeds": list(ctx.seeds), "workers": ctx.workers, "force": False,
-            "overrides": dict(o.split("=", 1) for o in ctx.profile.overrides)}
+    """The papermill parameters every chapter gets (`Settings.PARAMETERS`): the run's profile and
+    its overrides, folders, device, seeds and workers, as a chapter's parameters cell writes them."""
+    values = {"profile": ctx.profile.name, "data_root": str(Path(data_root).resolve()) if data_root else "",
+              "frames": str(ctx.frames.resolve()), "results": str(ctx.results.resolve()), "device": str(ctx.device),
+              "seeds": list(ctx.seeds), "workers": ctx.workers, "force": False,
+              "overrides": dict(o.split("=", 1) for o in ctx.profile.overrides)}
+    return {name: values[name] for name in Settings.PARAMETERS}
 
 
 def _execute_all(stage: Path, parameters: dict, workers: int, progress: bool) -> None:
@@ -431,13 +489,6 @@ def image_outputs(notebook: Path) -> int:
     cells = json.loads(notebook.read_text())["cells"]
     return sum(any(mime.startswith("image/") for mime in output.get("data", {}))
                for cell in cells for output in cell.get("outputs", []))
-
-
-def data_root_of(profile: str | Profile, data_root: str | Path | None, overrides: dict | None = None) -> Path:
-    """The raw data folder a chapter reads: ``data_root``, or the profile's surrogate
-    (data/synth-LABEL, where the label names the surrogate's overrides, if any)."""
-    chosen = profile if isinstance(profile, Profile) else get_profile(profile, overrides)
-    return Path(data_root or f"data/synth-{chosen.label('synth')}")
 
 
 def omg_layout(root: Path):

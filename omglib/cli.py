@@ -94,9 +94,10 @@ def _cmd_preprocess(args: argparse.Namespace) -> None:
     print(f"wrote {args.out}:")
     for name, store in stores.items():
         meta = store.meta
-        problems = [f"{len(meta[k])} {k.replace('_', ' ')}" for k in ("missing_videos", "failed", "truncated", "no_valid_frames") if meta[k]]
-        print(f"  {name:20s} {len(meta['units']):5d} videos {meta['frames']:8d} frames, "
-              f"{meta['detection_rate']:.1%} with a face" + (f"; {', '.join(problems)} (see meta.json)" if problems else ""))
+        problems = [f"{len(found)} {what}" for what, found in (("missing videos", meta.missing_videos), ("failed", meta.failed),
+                    ("truncated", meta.truncated), ("no valid frames", meta.no_valid_frames)) if found]
+        print(f"  {name:20s} {len(meta.units):5d} videos {meta.frames:8d} frames, "
+              f"{meta.detection_rate:.1%} with a face" + (f"; {', '.join(problems)} (see meta.json)" if problems else ""))
 
 
 def _cmd_models(args: argparse.Namespace) -> None:
@@ -139,10 +140,9 @@ def _cmd_figure(args: argparse.Namespace) -> None:
 
 
 def _context(args: argparse.Namespace, prepare: bool = True):
-    from omglib.book import context
+    from omglib.book import Settings, context
 
-    return context(args.profile, args.data_root, args.frames, args.results, args.device, args.seeds, args.force,
-                   progress=not args.quiet, workers=args.workers, overrides=args.overrides, prepare=prepare)
+    return context(Settings.of_command(args), prepare=prepare)
 
 
 def _cmd_book(args: argparse.Namespace) -> None:
@@ -150,8 +150,7 @@ def _cmd_book(args: argparse.Namespace) -> None:
 
     if distributed.launched():
         raise OmgError("torchrun runs `omg run` (training); build the book afterwards with one process")
-    run = book.build(args.profile, args.data_root, args.frames, args.results, args.out, args.device, args.seeds,
-                     args.force, progress=not args.quiet, workers=args.workers, overrides=args.overrides)
+    run = book.build(book.Settings.of_command(args), args.out)
     for stage, seconds in run.seconds.items():
         print(f"  {stage:40s} {seconds:7.1f} s")
     print(f"  {'total':40s} {sum(run.seconds.values()):7.1f} s")

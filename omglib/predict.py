@@ -379,36 +379,21 @@ def inputs(path: str | Path, out: str | Path) -> list[tuple[Path, Path]]:
 
 def resolve_model(spec: str, results: str | Path = "results", profile: str | None = None) -> Path:
     """A model file: ``spec`` itself when it is a file, else the model.pt of the experiment named
-    ``spec`` under ``results/<profile>/`` (every profile when None), matched on the file's metadata."""
+    ``spec`` (its first seed) under ``results/<profile>/`` (every profile when None)."""
     from omglib.experiments import get
-    from omglib.models.checkpoint import read
+    from omglib.experiments.results import trained_runs
 
     if Path(spec).is_file() or Path(spec).suffix in (".pt", ".onnx"):
         return Path(spec)
     experiment = get(spec)
-    root = Path(results)
-    profiles = [profile] if profile else sorted(p.name for p in root.glob("*") if p.is_dir())
-    found = []
-    for name in profiles:
-        for candidate in sorted([*root.glob(f"{name}/*/model.pt"), *root.glob(f"{name}/*/seed-*/model.pt")]):
-            mine = experiment.slug in candidate.parts
-            try:
-                meta = read(candidate)[0]
-            except OmgError:
-                if mine:
-                    raise
-                continue
-            if meta.get("experiment") in (experiment.name, experiment.slug):
-                found.append(candidate)
+    found = trained_runs(results, experiment, profile)
     if not found:
-        raise OmgError(f"no trained model of {experiment.name!r} under {root}/{profile or '*'}/ "
+        raise OmgError(f"no trained model of {experiment.name!r} under {results}/{profile or '*'}/ "
                        f"(train it with `omg run '{experiment.name}'`, or pass a model.pt path)")
-    unseeded = [p for p in found if not p.parent.name.startswith("seed-")]
-    chosen = unseeded or found
-    if len({p.relative_to(root).parts[0] for p in chosen}) > 1:
-        raise OmgError(f"{experiment.name!r} is trained at several profiles ({', '.join(str(p) for p in chosen)}): "
+    if len(profiles := {run.path.parent.parent.name for run in found}) > 1:
+        raise OmgError(f"{experiment.name!r} is trained at several profiles ({', '.join(sorted(profiles))}): "
                        "choose one with --profile")
-    return chosen[0]
+    return found[0].model
 
 
 def trained_model(ctx, name: str) -> Path:
@@ -417,4 +402,4 @@ def trained_model(ctx, name: str) -> Path:
     from omglib import experiments
 
     experiments.run(ctx, [name])
-    return experiments.folder(ctx, name) / "model.pt"
+    return experiments.folder(ctx, name).model

@@ -225,8 +225,8 @@ def quadrant_comparison(utterances, source: str = "surrogate"):
     """Table 7: per-region MSE of one run's test utterances (arousal on OMG's [0, 1] scale) beside the paper's."""
     from omglib.metrics import quadrant_mse
 
-    truth = utterances[["valence_true", "arousal_true"]].to_numpy()
-    table = quadrant_mse(truth, utterances[["valence", "arousal"]].to_numpy(), arousal_scale="omg")
+    truth = experiments.UtteranceTable.truth(utterances)[["valence", "arousal"]].to_numpy()
+    table = quadrant_mse(truth, experiments.UtteranceTable.estimates(utterances), arousal_scale="omg")
     table = table.rename(columns={"n": "utterances", "mse_valence": f"MSE-V ({source})", "mse_arousal": f"MSE-A ({source})"})
     printed = np.array([paper.QUADRANT_MSE[region] for region in table.index])
     return table.assign(**{"MSE-V (paper)": printed[:, 0], "MSE-A (paper)": printed[:, 1]}).rename_axis("region")
@@ -334,7 +334,7 @@ def training_curves(ctx, names: list[str], seed: int | None = None):
     val_ax = fig.add_subplot(grid[1, 0])
     ar_ax = fig.add_subplot(grid[1, 1], sharey=val_ax)
     for i, name in enumerate(names):
-        path = experiments.folder(ctx, name, seed) / "history.csv"
+        path = experiments.folder(ctx, name, seed).history
         if not path.is_file():
             continue
         history = pd.read_csv(path)
@@ -357,7 +357,7 @@ def postprocessing_sweep(ctx, name: str, seed: int | None = None):
     import seaborn as sns
 
     plt = pyplot()
-    sweep = pd.read_csv(experiments.folder(ctx, name, seed) / "postprocessing_sweep.csv")
+    sweep = pd.read_csv(experiments.folder(ctx, name, seed).sweep)
     stages = list(dict.fromkeys(sweep["stage"]))
     fig, axes = plt.subplots(len(stages), 1, figsize=(WIDTH * 0.85, 2.7 * len(stages) + 0.6), sharey=True, squeeze=False)
     for ax, stage in zip(axes[:, 0], stages):
@@ -382,11 +382,12 @@ def va_errors(ctx, name: str, seed: int | None = None):
     plt = pyplot()
 
     table = experiments.utterances(ctx, name, seed)
+    truth, estimates = experiments.UtteranceTable.truth(table)[["valence", "arousal"]].to_numpy(), \
+        experiments.UtteranceTable.estimates(table)
     fig, ax = plt.subplots(figsize=(5.4, 5.8))
-    ax.quiver(table["valence_true"], table["arousal_true"], table["valence"] - table["valence_true"],
-              table["arousal"] - table["arousal_true"], angles="xy", scale_units="xy", scale=1, width=0.003, alpha=0.6,
-              color="0.3")
-    ax.scatter(table["valence_true"], table["arousal_true"], s=10, color=PALETTE[1], zorder=3, label="label (gold)")
+    ax.quiver(truth[:, 0], truth[:, 1], *(estimates - truth).T, angles="xy", scale_units="xy", scale=1, width=0.003,
+              alpha=0.6, color="0.3")
+    ax.scatter(truth[:, 0], truth[:, 1], s=10, color=PALETTE[1], zorder=3, label="label (gold)")
     ax.axhline(0, color="grey", lw=0.5)
     ax.axvline(0, color="grey", lw=0.5)
     ax.set(xlim=(-1, 1), ylim=(-1, 1), xlabel="valence", ylabel="arousal (omglib scale)", aspect="equal")
@@ -406,14 +407,15 @@ def va_traces(ctx, name: str, videos: int = 3, seed: int | None = None):
     table = experiments.utterances(ctx, name, seed)
     chosen = list(dict.fromkeys(table["video"]))[:videos]
     fig, axes = plt.subplots(len(chosen), 2, figsize=(WIDTH, 2.3 * len(chosen) + 0.6), squeeze=False, sharey=True)
+    columns = experiments.UtteranceTable
     for row, video in enumerate(chosen):
         part = table[table["video"] == video].reset_index(drop=True)
         for col, dim in enumerate(("valence", "arousal")):
             ax = axes[row, col]
             x = part.index + 1
-            ax.plot(x, part[f"{dim}_true"], marker="o", color=PALETTE[0], label="label (gold)")
-            ax.plot(x, part[f"{dim}_raw"], marker=".", ls=":", color=PALETTE[1], label="prediction")
-            ax.plot(x, part[dim], marker="x", color=PALETTE[2], label="post-processed prediction")
+            ax.plot(x, part[columns.TRUE[col]], marker="o", color=PALETTE[0], label="label (gold)")
+            ax.plot(x, part[columns.RAW[col]], marker=".", ls=":", color=PALETTE[1], label="prediction")
+            ax.plot(x, part[columns.FINAL[col]], marker="x", color=PALETTE[2], label="post-processed prediction")
             ax.set_ylim(-1, 1)
             ax.set_title(f"video {video}: {dim}", fontsize=9)
             ax.set_xlabel("utterance")

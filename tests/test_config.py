@@ -69,8 +69,8 @@ def test_overridden_runs_get_their_own_folders_and_fingerprints(smoke_frames, tm
     c = X.Context.create(get_profile("smoke", ["seeds=0"]), smoke_frames, tmp_path, "cpu", progress=False)
     assert run_fingerprint(a, exp, 0, 0) == run_fingerprint(c, exp, 0, 0)
     # the surrogate and FrameStore folders follow the data-changing overrides only
-    assert book.data_root_of("smoke", None, {"train.epochs": 1}).name == "synth-smoke"
-    assert book.data_root_of("smoke", None, {"synth.fps": 10}).name.startswith("synth-smoke+")
+    assert book.Settings("smoke", overrides={"train.epochs": 1}).root().name == "synth-smoke"
+    assert book.Settings("smoke", overrides={"synth.fps": 10}).root().name.startswith("synth-smoke+")
 
 
 def test_the_paper_profile_refuses_random_vgg_weights_unless_told(smoke_frames, tmp_path):

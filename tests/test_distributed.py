@@ -60,7 +60,7 @@ def test_torchrun_omg_run_writes_one_result(smoke_frames, tmp_path):
     assert done.stdout.count("experiments x seeds") == 1  # rank 0 alone reports
     ctx = X.Context.create(get_profile("smoke", ["train.epochs=4", "train.patience=4"]), smoke_frames, results, "cpu",
                            seeds=(0,), progress=False)
-    folder = X.folder(ctx, NAME, 0)
+    folder = X.folder(ctx, NAME, 0).path
     metrics = json.loads((folder / "metrics.json").read_text())
     assert metrics["training"]["processes"] == 2
     assert metrics["training"]["effective_batch_size"] == 2 * metrics["training"]["batch_size"]
@@ -84,7 +84,7 @@ def test_torchrun_refuses_data_that_is_not_pre_processed(smoke_data, tmp_path):
     from omglib.errors import OmgError
 
     with pytest.raises(OmgError, match=r"not pre-processed.*omg preprocess --data-root"):
-        book.context("smoke", smoke_data[0], tmp_path / "frames", tmp_path / "results", "cpu", prepare=False)
+        book.context(book.Settings("smoke", smoke_data[0], tmp_path / "frames", tmp_path / "results", "cpu"), prepare=False)
     assert not (tmp_path / "frames").exists()
 
 

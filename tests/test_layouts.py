@@ -104,7 +104,7 @@ def test_official_omg_with_the_unlabelled_test_file_and_any_split_folders(smoke_
     stores = preprocess(tmp_path / "official", tmp_path / "frames", SMOKE, workers=2, progress=False)
     assert set(stores) == {"omg/train", "omg/validation", "omg/test"}
     test = stores["omg/test"]
-    assert len(test.meta["units"]) == expected["test"] and test.index["valence"].isna().all()
+    assert len(test.meta.units) == expected["test"] and test.index["valence"].isna().all()
     assert stores["omg/train"].index["valence"].notna().all()
     done = omg_cli("data", "summary", "--data-root", str(tmp_path / "official"))
     assert "unlabelled: test" in done.stdout and "OMG-Emotion, official CSVs, videos" in done.stdout
@@ -140,8 +140,8 @@ def test_every_abaw_release_of_affwild2_in_its_wrapper_folders(smoke_data, tmp_p
                    "--workers", "2", "--quiet")
     assert done.returncode == 0, done.stderr
     store = FrameStore.open(tmp_path / "frames" / "affwild2" / "train")
-    assert store.meta["units"] == ["t1-25-640x360", "t2-25-640x360"] and store.meta["detection_rate"] > 0.9
-    assert store.meta["layout"] == found["affwild2"]["layout"]
+    assert store.meta.units == ["t1-25-640x360", "t2-25-640x360"] and store.meta.detection_rate > 0.9
+    assert store.meta.layout == found["affwild2"]["layout"]
 
 
 def test_affwild_2017_as_released_inside_a_folder_of_datasets(smoke_data, tmp_path):
@@ -180,7 +180,7 @@ def test_a_two_person_video_gives_each_annotation_its_own_face(smoke_data, smoke
         write_va_annotation(labels / f"duo_{side}.txt", np.zeros((len(frames), 2), np.float32))
     assert summary(root)["affwild2"]["splits"]["train"]["two_person"] == 2
     store = preprocess(root, tmp_path / "frames", SMOKE, workers=2, progress=False)["affwild2/train"]
-    assert store.meta["inputs"] == {"duo_left": "left", "duo_right": "right"}
+    assert store.meta.inputs == {"duo_left": "left", "duo_right": "right"}
     alone = FrameStore.open(smoke_frames / "affwild2" / "train")
     n = len(frames)
 
@@ -213,7 +213,7 @@ def test_cropped_aligned_frames_without_videos(smoke_data, tmp_path):
     assert found["splits"]["train"]["from_crops"] == 1 and found["splits"]["train"]["present"] == 1
     store = preprocess(root, tmp_path / "frames", SMOKE, workers=1, progress=False)["affwild2/train"]
     labels = read_va_annotation(annotation)
-    assert len(store) == len(labels) and store.meta["inputs"] == {name: "crops"}  # image k is annotation row k
+    assert len(store) == len(labels) and store.meta.inputs == {name: "crops"}  # image k is annotation row k
     assert not store.index["valid"].iloc[3]  # a missing number is a frame without a face
     assert store.index["valid"].sum() >= 0.9 * written
     np.testing.assert_array_equal(store.index["valence"].to_numpy(np.float32), labels[:, 0])

@@ -230,7 +230,7 @@ def test_predict_on_a_video_cut_into_utterances_answers_as_omg_run(smoke_run, sm
     from omglib.preprocess.pipeline import FRAME_FOLDER_FPS, iter_frames
 
     ctx, _ = smoke_run
-    run = X.folder(ctx, X.BEST_3RNN, 0)
+    run = X.folder(ctx, X.BEST_3RNN, 0).path
     assert get_profile("smoke").synth.fps == FRAME_FOLDER_FPS  # the folder's frame times are the clips'
     test = OmgLayout(smoke_data[0] / "omg").read_split("test")
     video = test["video"].iloc[0]
@@ -256,3 +256,13 @@ def test_predict_on_a_video_cut_into_utterances_answers_as_omg_run(smoke_run, sm
     chosen = json.loads((tmp_path / "out" / "summary.json").read_text())["utterance_estimate"]
     recorded = X.load(ctx, X.BEST_3RNN, 0).postprocessing
     assert chosen["choice"] == {"median_window": list(recorded.median_window), "smoothing_window": list(recorded.smoothing_window)}
+
+
+def test_an_experiment_name_finds_the_model_of_its_first_seed(smoke_run):
+    from omglib import experiments as X
+    from omglib.predict import resolve_model
+
+    ctx, _ = smoke_run
+    assert resolve_model(X.BEST_3RNN, ctx.results, ctx.profile.label()) == X.folder(ctx, X.BEST_3RNN, 0).model
+    with pytest.raises(OmgError, match="no trained model of 'Decision-Level Fusion'"):
+        resolve_model(X.DECISION_FUSION, ctx.results, "paper")

@@ -123,7 +123,7 @@ def test_store_interface_and_detection_rate(smoke_data, smoke_stores):
                 valid.append(rows["valid"].to_numpy())
     visible, valid = np.concatenate(visible), np.concatenate(valid)
     assert valid[visible].mean() >= 0.95
-    assert s.meta["detection_rate_per_video"] and 0 <= s.meta["detection_rate"] <= 1
+    assert s.meta.detection_rate_per_video and 0 <= s.meta.detection_rate <= 1
 
 
 def test_missing_and_corrupt_videos_are_reported_not_fatal(smoke_data, tmp_path):
@@ -138,9 +138,9 @@ def test_missing_and_corrupt_videos_are_reported_not_fatal(smoke_data, tmp_path)
     (root / "test" / good.video / good.utterance).write_bytes((src / "test" / good.video / good.utterance).read_bytes())
     (root / "test" / corrupt.video / corrupt.utterance).write_bytes(b"garbage")
     store = preprocess(root, tmp_path / "pre", get_profile("smoke").preprocess, workers=1, progress=False)["omg/test"]
-    assert store.meta["units"] == [f"{good.video}__{good.utterance[:-4]}"]
-    assert len(store.meta["failed"]) == 1 and "OpenCV cannot open" in next(iter(store.meta["failed"].values()))
-    assert len(store.meta["missing_videos"]) == len(rows) - 2
+    assert store.meta.units == [f"{good.video}__{good.utterance[:-4]}"]
+    assert len(store.meta.failed) == 1 and "OpenCV cannot open" in next(iter(store.meta.failed.values()))
+    assert len(store.meta.missing_videos) == len(rows) - 2
 
 
 def test_killed_preprocess_resumes_to_the_same_store(smoke_data, smoke_stores, tmp_path):
@@ -178,7 +178,7 @@ def assert_same_store(a: FrameStore, b: FrameStore) -> None:
     np.testing.assert_array_equal(a.landmarks, b.landmarks)
     pd.testing.assert_frame_equal(a.index, b.index)
     same = ("config", "units", "frames", "valid_frames", "detection_rate_per_video", "failed", "searches", "missing_videos")
-    assert {k: a.meta[k] for k in same} == {k: b.meta[k] for k in same}
+    assert {k: getattr(a.meta, k) for k in same} == {k: getattr(b.meta, k) for k in same}
 
 
 def test_two_shards_then_a_merge_equal_one_run(smoke_data, smoke_stores, tmp_path):
@@ -235,17 +235,17 @@ def tiny_roots(smoke_data, folder):
 
 
 def test_every_form_of_data_root_lands_in_dataset_split(smoke_data, tmp_path):
-    from omglib.book import context, omg_layout
+    from omglib.book import Settings, context, omg_layout
     from omglib.data.roots import find
 
     omg, aff = tiny_roots(smoke_data, tmp_path / "data")
     config, frames = get_profile("smoke").preprocess, tmp_path / "frames"
     # an OMG root, through `omg run`'s path: pre-processed into <frames>/omg/<split>, found there
-    ctx = context("smoke", omg, frames, tmp_path / "results", "cpu", progress=False)
-    assert ctx.store("omg", "test").meta["units"] and not (frames / "test").exists()
+    ctx = context(Settings("smoke", omg, frames, tmp_path / "results", "cpu", progress=False))
+    assert ctx.store("omg", "test").meta.units and not (frames / "test").exists()
     # an Aff-Wild root, recognised by its files: its name says nothing (renamed Aff-Wild2, still Aff-Wild)
     assert set(preprocess(aff, frames, config, workers=1, progress=False)) == {"affwild/train"}
-    assert ctx.store("affwild", "train").meta["layout"] == "Aff-Wild, 2017 release layout, videos"
+    assert ctx.store("affwild", "train").meta.layout == "Aff-Wild, 2017 release layout, videos"
     renamed = aff.rename(tmp_path / "data" / "Aff-Wild2")
     assert [f.dataset for f in find(renamed)] == ["affwild"]
     # a folder of roots: each dataset under its own name (the stores are complete already)

@@ -49,7 +49,7 @@ def test_the_floor_is_chosen_on_validation_and_scored_like_a_network(probe_run):
     tried = result.training["validation_ccc_per_penalty"]
     assert len(tried) > 1 and result.training["penalty"] == max(map(float, tried), key=lambda p: np.nanmean(tried[f"{p:g}"]))
     assert result.postprocessing is not None and np.isfinite(result.test.ccc_valence)
-    assert summary.seeds == [ctx.seeds[0]] and not (X.folder(ctx, X.LINEAR_PROBE) / "model.pt").exists()
+    assert summary.seeds == [ctx.seeds[0]] and not (X.folder(ctx, X.LINEAR_PROBE).path / "model.pt").exists()
     assert X.table(ctx, 3).iloc[0]["experiment"] == X.LINEAR_PROBE
     assert X.status(ctx, X.get(X.LINEAR_PROBE), ctx.seeds[0]) == "current"
 
@@ -77,7 +77,7 @@ def test_a_cnn_adapted_to_omg_records_both_stages(smoke_frames, tmp_path):
     assert history["data"].tolist() == ["affwild2", "omg"] and history["epoch"].tolist() == [1, 2]
     import json
 
-    metrics = json.loads((run.folder / "metrics.json").read_text())
+    metrics = json.loads((run.folder.path / "metrics.json").read_text())
     assert metrics["best_epoch"] == 1 and metrics["adapted_best_epoch"] == 1 and "adapted_val_frame_ccc_mean" in metrics
     assert not list(run.folder.glob("*checkpoint*"))  # both stages' checkpoints discarded once the model is saved
     # the CNN without adaptation is another run: the setting is part of its fingerprint

@@ -71,7 +71,7 @@ def test_an_experiment_writes_every_seed_and_a_summary(smoke_run):
     ctx, summary = smoke_run
     assert list(ctx.seeds) == summary.seeds == [0, 1]
     for seed in ctx.seeds:
-        folder = X.folder(ctx, X.BEST_3RNN, seed)
+        folder = X.folder(ctx, X.BEST_3RNN, seed).path
         for name in ("metrics.json", "predictions.csv", "history.csv", "model.pt", "utterances_test.csv",
                      "frames_validation.npz", "pretrain_history.csv"):
             assert (folder / name).is_file(), name
@@ -101,10 +101,10 @@ def test_an_experiment_writes_every_seed_and_a_summary(smoke_run):
 def test_a_current_result_is_reused_and_a_changed_one_is_stale(smoke_run, monkeypatch):
     ctx, summary = smoke_run
     exp = X.get(X.BEST_3RNN)
-    stamp = (X.folder(ctx, exp.name, 0) / "metrics.json").stat().st_mtime_ns
+    stamp = (X.folder(ctx, exp.name, 0).path / "metrics.json").stat().st_mtime_ns
     assert X.status(ctx, exp, 0) == "current"
     assert X.run(ctx, [exp.name])[exp.name] == summary
-    assert (X.folder(ctx, exp.name, 0) / "metrics.json").stat().st_mtime_ns == stamp
+    assert (X.folder(ctx, exp.name, 0).path / "metrics.json").stat().st_mtime_ns == stamp
     changed = X.Context.create(replace(ctx.profile, train=replace(ctx.profile.train, epochs=2)), ctx.frames, ctx.results,
                                "cpu", progress=False)
     assert changed.folder != ctx.folder and X.status(changed, exp, 0) == "missing"  # another setting: its own folder
@@ -120,7 +120,7 @@ def _official_ccc(x, y):
 
 def test_official_format_predictions_score_like_omglib(smoke_run, tmp_path):
     ctx, _ = smoke_run
-    folder = X.folder(ctx, X.BEST_3RNN, 0)
+    folder = X.folder(ctx, X.BEST_3RNN, 0).path
     metrics = {f"ccc_{d}": getattr(X.load(ctx, X.BEST_3RNN, 0).test, f"ccc_{d}") for d in ("valence", "arousal")}
     table = pd.read_csv(folder / "utterances_test.csv", dtype={"video": str})
     truth = table[["video", "utterance", "valence_true", "arousal_true"]].rename(columns=lambda c: c.replace("_true", ""))
@@ -199,7 +199,7 @@ def test_the_schedule_runs_every_seed_after_its_inputs(tmp_path):
 def test_a_retrained_run_is_the_same_bit_for_bit(smoke_run):
     ctx, _ = smoke_run
     before = X.utterances(ctx, X.BEST_3RNN, 1)
-    weights = load_model(X.folder(ctx, X.BEST_3RNN, 1) / "model.pt").state_dict()
+    weights = load_model(X.folder(ctx, X.BEST_3RNN, 1).model).state_dict()
     threads = torch.get_num_threads()
     torch.set_num_threads(1)  # as in the schedule's worker processes that trained it first
     try:
@@ -207,7 +207,7 @@ def test_a_retrained_run_is_the_same_bit_for_bit(smoke_run):
     finally:
         torch.set_num_threads(threads)
     pd.testing.assert_frame_equal(X.utterances(ctx, X.BEST_3RNN, 1), before, check_exact=True)
-    again = load_model(X.folder(ctx, X.BEST_3RNN, 1) / "model.pt").state_dict()
+    again = load_model(X.folder(ctx, X.BEST_3RNN, 1).model).state_dict()
     for key, value in weights.items():
         torch.testing.assert_close(again[key], value, rtol=0, atol=0)
 
@@ -225,7 +225,7 @@ def test_without_test_labels_the_tables_report_validation(smoke_run, tmp_path):
     exp = X.get(X.BEST_3RNN)
     folders, results = [], []
     for seed in ctx.seeds:
-        folder = X.folder(unlabelled, exp.name, seed)
+        folder = X.folder(unlabelled, exp.name, seed).path
         shutil.copytree(X.folder(ctx, exp.name, seed), folder)
         table = pd.read_csv(folder / "utterances_test.csv")
         table.assign(valence_true=np.nan, arousal_true=np.nan).to_csv(folder / "utterances_test.csv", index=False)

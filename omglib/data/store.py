@@ -23,7 +23,7 @@ import json
 import logging
 import platform
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 from pathlib import Path
 
@@ -48,18 +48,61 @@ def normalise(faces: np.ndarray) -> np.ndarray:
     return faces.astype(np.float32) / 127.5 - 1.0
 
 
+@dataclass(frozen=True)
+class StoreMeta:
+    """A store's meta.json: where its videos came from, the settings and code that made it, what
+    went in and how detection went. Written last (a store without it is incomplete); a field a
+    newer omglib added reads as its default from an older store."""
+
+    config: dict = field(default_factory=dict)  # `PreprocessConfig.to_dict`
+    code: str | None = None  # `code_of` the pre-processing
+    units: list[str] = field(default_factory=list)  # the videos' keys
+    inputs: dict = field(default_factory=dict)  # key -> "left" / "right" (two-person video), "crops" (organisers' crops)
+    labels_digest: str | None = None
+    frames: int = 0
+    valid_frames: int = 0
+    detection_rate: float = 0.0
+    detection_rate_per_video: dict = field(default_factory=dict)
+    no_valid_frames: list[str] = field(default_factory=list)
+    failed: dict = field(default_factory=dict)  # key -> the reason
+    truncated: dict = field(default_factory=dict)  # key -> {"read", "expected"}
+    searches: dict = field(default_factory=dict)  # full and region searches, tracking losses, crop-box fallbacks
+    versions: dict = field(default_factory=dict)
+    data_root: str | None = None  # the dataset's area (`omglib.data.roots.Found`)
+    labels: str | None = None  # its label files
+    layout: str | None = None  # as `Found.describe` names it
+    split: str | None = None
+    missing_videos: list[str] = field(default_factory=list)
+
+    @classmethod
+    def read(cls, folder: Path) -> StoreMeta | None:
+        path = Path(folder) / "meta.json"
+        if not path.is_file():
+            return None
+        known = {f.name for f in fields(cls)}
+        return cls(**{k: v for k, v in json.loads(path.read_text()).items() if k in known})
+
+    def write(self, folder: Path) -> None:
+        write_json(Path(folder) / "meta.json", asdict(self))
+
+    def fingerprint(self) -> dict:
+        """What a result depends on of its store: settings, pre-processing code, videos, frame counts and labels."""
+        return {k: getattr(self, k) for k in ("config", "code", "units", "frames", "valid_frames", "labels_digest")}
+
+
 @dataclass
 class FrameStore:
     path: Path
     faces: np.ndarray
     landmarks: np.ndarray
     index: pd.DataFrame
-    meta: dict
+    meta: StoreMeta
 
     @classmethod
     def open(cls, path: str | Path) -> FrameStore:
         path = Path(path)
-        if not (path / "meta.json").is_file():
+        meta = StoreMeta.read(path)
+        if meta is None:
             raise OmgError(f"{path}: not a complete FrameStore (no meta.json): run `omg preprocess` (it resumes)")
         faces = np.load(path / "faces.npy", mmap_mode="r")
         landmarks = np.load(path / "landmarks.npy", mmap_mode="r")
@@ -68,7 +111,7 @@ class FrameStore:
         if not len(faces) == len(landmarks) == len(index):
             raise DataError(path, f"faces ({len(faces)}), landmarks ({len(landmarks)}) and index ({len(index)}) disagree",
                             fix="delete the folder's faces.npy and meta.json and re-run omg preprocess")
-        return cls(path, faces, landmarks, index, json.loads((path / "meta.json").read_text()))
+        return cls(path, faces, landmarks, index, meta)
 
     def __len__(self) -> int:
         return len(self.index)
@@ -177,13 +220,10 @@ def _parts_folder(out: Path, config_dict: dict, process: Process) -> Path:
 
 def complete(out: Path, units: list[Unit], config_dict: dict, process: Process) -> bool:
     """Whether ``out`` already holds the store of exactly these units at this config and code."""
-    meta_path = out / "meta.json"
-    if not meta_path.is_file():
-        return False
-    old = json.loads(meta_path.read_text())
-    return (old.get("config") == config_dict and old.get("code") == code_of(process)
-            and old.get("units") == sorted(u.key for u in units)
-            and old.get("labels_digest") == labels_digest(units) and old.get("inputs", {}) == _inputs(units))
+    old = StoreMeta.read(out)
+    return old is not None and (old.config == config_dict and old.code == code_of(process)
+                                and old.units == sorted(u.key for u in units)
+                                and old.labels_digest == labels_digest(units) and old.inputs == _inputs(units))
 
 
 def build_parts(units: list[Unit], out: str | Path, config_dict: dict, process: Process, workers: int | None = None,
@@ -279,24 +319,16 @@ def _consolidate(out: Path, units: list[Unit], parts: Path, stats: dict, failed:
     import cv2
     import dlib
 
-    meta = {
-        **extra_meta,
-        "config": config_dict,
-        "code": code_of(process),  # the pre-processing code's digest (`omglib.provenance.code_digest`)
-        "units": [u.key for u in units],
-        "inputs": _inputs(units),  # key -> "left" / "right" (two-person video), "crops" (the organisers' crops)
-        "labels_digest": labels_digest(units),
-        "frames": int(total),
-        "valid_frames": int(index["valid"].sum()),
-        "detection_rate": float(index["valid"].mean()),
-        "detection_rate_per_video": {f"{v}/{u}" if u else v: round(float(r), 4) for (v, u), r in per_video.items()},
-        "no_valid_frames": no_valid,
-        "failed": failed,
-        "truncated": {k: s["truncated"] for k, s in stats.items() if "truncated" in s},
-        "searches": {k: sum(s.get(k, 0) for s in stats.values())
-                     for k in ("full_searches", "roi_searches", "tracking_losses", "crop_box_fallbacks")},
-        "versions": {"omglib": __version__, "opencv": cv2.__version__, "dlib": dlib.__version__,
-                     "numpy": np.__version__, "python": platform.python_version()},
-    }
-    write_json(out / "meta.json", meta)
+    StoreMeta(
+        config=config_dict, code=code_of(process), units=[u.key for u in units], inputs=_inputs(units),
+        labels_digest=labels_digest(units), frames=int(total), valid_frames=int(index["valid"].sum()),
+        detection_rate=float(index["valid"].mean()),
+        detection_rate_per_video={f"{v}/{u}" if u else v: round(float(r), 4) for (v, u), r in per_video.items()},
+        no_valid_frames=no_valid, failed=failed,
+        truncated={k: s["truncated"] for k, s in stats.items() if "truncated" in s},
+        searches={k: sum(s.get(k, 0) for s in stats.values())
+                  for k in ("full_searches", "roi_searches", "tracking_losses", "crop_box_fallbacks")},
+        versions={"omglib": __version__, "opencv": cv2.__version__, "dlib": dlib.__version__, "numpy": np.__version__,
+                  "python": platform.python_version()},
+        **extra_meta).write(out)
     return FrameStore.open(out)

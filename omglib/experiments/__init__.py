@@ -16,32 +16,32 @@ from omglib.experiments.analysis import claims, compare, table, tap_diagnosis, t
 from omglib.experiments.catalogue import (BEST_1RNN, BEST_3RNN, CLAIMS, DECISION_FUSION, EXPERIMENTS, FUSION_RNN,
                                           LINEAR_PROBE, PRETRAIN_NAMES, TABLES, Claim, Experiment, get, table_order, with_members)
 from omglib.experiments.pipeline import cnn_run, pretrained_cnn, run_seed, status, trunk_probe
-from omglib.experiments.results import (Context, Scores, SeedResult, Summary, load, load_summary, read_utterances,
-                                        seed_folder as folder)
+from omglib.experiments.results import (Context, RunFolder, Scores, SeedResult, Summary, UtteranceTable, load,
+                                        load_summary, seed_folder as folder)
 from omglib.experiments.schedule import run
 
 
 def utterances(ctx: Context, name: str, seed: int | None = None, split: str = "test") -> pd.DataFrame:
     """The utterance table (truth, raw and post-processed estimates) of ``name``'s run with
     ``seed`` (default: the context's first seed)."""
-    return read_utterances(folder(ctx, name, seed), split)
+    return UtteranceTable.read(folder(ctx, name, seed), split)
 
 
 def history(ctx: Context, name: str, seed: int | None = None) -> pd.DataFrame:
     """The OMG-stage training history (per epoch: loss, training and validation CCC) of one run."""
-    return pd.read_csv(folder(ctx, name, seed) / "history.csv")
+    return pd.read_csv(folder(ctx, name, seed).history)
 
 
 def cnn_history(ctx: Context, backbone: str, pretrain: str | None, seed: int | None = None,
                 landmarks: bool = True) -> pd.DataFrame:
     """The history of a CNN's frame-by-frame pre-training (default: the shared CNN's seed)."""
     seed = ctx.cnn_seed if seed is None else seed
-    return pd.read_csv(cnn_run(ctx, backbone, pretrain, seed, landmarks).folder / "history.csv")
+    return pd.read_csv(cnn_run(ctx, backbone, pretrain, seed, landmarks).folder.history)
 
 
 __all__ = ["BEST_1RNN", "BEST_3RNN", "CLAIMS", "DECISION_FUSION", "EXPERIMENTS", "FUSION_RNN", "LINEAR_PROBE",
            "PRETRAIN_NAMES", "TABLES",
-           "Claim", "Context", "Experiment", "Scores", "SeedResult", "Summary", "claims", "cnn_history", "compare", "folder",
+           "Claim", "Context", "Experiment", "RunFolder", "Scores", "SeedResult", "Summary", "UtteranceTable", "claims", "cnn_history", "compare", "folder",
            "get", "history",
            "load", "load_summary", "pretrained_cnn", "run", "run_seed", "status", "table", "table_order",
            "tap_diagnosis", "trunk_diagnosis", "trunk_probe",

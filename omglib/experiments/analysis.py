@@ -42,16 +42,16 @@ def table(ctx: Context, number: int, post_processed: bool = True) -> pd.DataFram
     return pd.DataFrame(rows)
 
 
-def _predictions(ctx: Context, name: str, column: str = "") -> tuple[pd.DataFrame, np.ndarray]:
+def _predictions(ctx: Context, name: str, raw: bool = False) -> tuple[pd.DataFrame, np.ndarray]:
     exp = get(name)
-    return seed_predictions([run_folder(ctx, exp, seed, cnn_seed) for seed, cnn_seed in seed_runs(ctx, exp)], column)
+    return seed_predictions([run_folder(ctx, exp, seed, cnn_seed) for seed, cnn_seed in seed_runs(ctx, exp)], raw)
 
 
 def compare(ctx: Context, claim: Claim) -> dict:
     """The paired video-cluster bootstrap of one claim on the scored split (test, or validation
     where the test split has no labels)."""
     truth, better = _predictions(ctx, claim.better)
-    _, than = _predictions(ctx, claim.than, "_raw" if claim.post_processing else "")
+    _, than = _predictions(ctx, claim.than, raw=claim.post_processing)
     va = truth[list(DIMENSIONS)].to_numpy(np.float64)
     test = paired_bootstrap(va, better, than, ctx.profile.train.bootstrap, ctx.cnn_seed, clusters=truth["video"].to_numpy())
     per_seed = lambda pred: np.array([[ccc(va[:, k], p[:, k]) for k in range(va.shape[1])] for p in pred]).mean(0)

@@ -36,9 +36,8 @@ import torch
 from omglib.data.sequences import SequenceDataset, Sequences, cut, landmark_input
 from omglib.errors import OmgError
 from omglib.experiments.catalogue import CNN_OF_BACKBONE, Experiment, get
-from omglib.experiments.results import (Context, SeedResult, fingerprint, provenance, read_utterances, run_folder,
-                                        scores_of, write_csv, write_utterances, code_version,
-                                        ccc_pair)
+from omglib.experiments.results import (Context, RunFolder, SeedResult, UtteranceTable, ccc_pair, code_version,
+                                        fingerprint, provenance, run_folder, scores_of, write_csv)
 from omglib import distributed, probe
 from omglib.features import cache_features, precomputed_trunks
 from omglib.io import atomic_path, discard, write_json
@@ -61,19 +60,19 @@ class CNNRun:
     backbone: str
     dataset: str  # "affwild2", "affwild" or "omg" (from scratch)
     seed: int
-    folder: Path
+    folder: RunFolder
     fingerprint: str
     landmarks: bool = True  # whether the landmarks join its FC (Table 6 trains a CNN without them)
 
     @property
     def weights(self) -> Path:
-        return self.folder / "model.pt"
+        return self.folder.model
 
     def state(self) -> dict:
         return checkpoint.read(self.weights)[1]
 
     def features_folder(self, ctx: Context, dataset: str, split: str) -> Path:
-        return ctx.folder / "features" / f"{self.folder.parent.name}-seed-{self.seed}" / f"{dataset}-{split}"
+        return ctx.folder / "features" / f"{self.folder.path.parent.name}-seed-{self.seed}" / f"{dataset}-{split}"
 
 
 def start_of(ctx: Context, name: str) -> tuple[Path | None, dict]:
@@ -106,22 +105,21 @@ def cnn_run(ctx: Context, backbone: str, pretrain: str | None, seed: int, landma
     recipe = {"model": asdict(replace(ctx.profile.model, landmarks=landmarks)), "cnn": {k: getattr(t, k) for k in cnn},
               "start": {k: v for k, v in start_of(ctx, name)[1].items() if k in ("start", "sha256")}}  # not the path
     folder = f"{name.lower()}-{dataset}" + ("" if landmarks else "-no-landmarks")
-    return CNNRun(backbone, dataset, seed, ctx.folder / "cnn" / folder / f"seed-{seed}",
+    return CNNRun(backbone, dataset, seed, RunFolder(ctx.folder / "cnn" / folder / f"seed-{seed}"),
                   fingerprint("cnn", name, dataset, recipe, seed, code_version(), stores), landmarks)
 
 
-def _checkpoints(folder: Path, print_: str, *stages: str) -> list[Path]:
+def _checkpoints(folder: RunFolder, print_: str, *stages: str) -> list[Path]:
     """The checkpoints of the training ``stages`` of the run with fingerprint ``print_``. A
     killed run resumes from them; those of another fingerprint (a changed recipe, data or
     code) are deleted, so a run never resumes from weights its inputs did not make."""
-    wanted = [folder / f"{stage}-{print_}.pt" for stage in stages]
-    if folder.is_dir():
-        discard(*[old for old in folder.glob("*checkpoint*.pt") if old not in wanted])
+    wanted = [folder.checkpoint(stage, print_) for stage in stages]
+    discard(*[old for old in folder.checkpoints() if old not in wanted])
     return wanted
 
 
-def _current(folder: Path, print_: str) -> bool:
-    path = folder / "metrics.json"
+def _current(folder: RunFolder, print_: str) -> bool:
+    path = folder.metrics
     return path.is_file() and json.loads(path.read_text()).get("fingerprint") == print_
 
 
@@ -159,8 +157,8 @@ def pretrained_cnn(ctx: Context, backbone: str, pretrain: str | None, seed: int,
     _save_model(ctx, model, run.weights, name, {"pre-training": run.dataset, "adapted to": stages[-1][0],
                                                 "seq_len": t.seq_len, "start": start}, seed,
                 {"validation_frame_ccc_mean": facts["val_frame_ccc_mean"]})
-    write_csv(pd.concat(histories, ignore_index=True), run.folder / "history.csv")
-    write_json(run.folder / "metrics.json", {"cnn": name, "data": run.dataset, "seed": seed, "fingerprint": run.fingerprint,
+    write_csv(pd.concat(histories, ignore_index=True), run.folder.history)
+    write_json(run.folder.metrics, {"cnn": name, "data": run.dataset, "seed": seed, "fingerprint": run.fingerprint,
                                              "start": start, **_batch_facts(t.cnn_batch_size, t.lr_cnn), **facts,
                                              **provenance(ctx, time.perf_counter() - tic)})
     discard(*checkpoints)
@@ -184,8 +182,8 @@ def _save_model(ctx: Context, model, path: Path, experiment: str, recipe: dict, 
                 estimate: UtteranceEstimate | None = None) -> None:
     """A self-describing model file (`omglib.models.save`) and its MODEL_CARD.md."""
     store = ctx.store("omg", "train")
-    checkpoint.save(model, path, experiment=experiment, recipe=recipe, preprocess=store.meta["config"],
-                    training_data={"frames": str(ctx.frames), "omg": store.meta.get("data_root"),
+    checkpoint.save(model, path, experiment=experiment, recipe=recipe, preprocess=store.meta.config,
+                    training_data={"frames": str(ctx.frames), "omg": store.meta.data_root,
                                    "profile": ctx.profile.name}, seed=seed, code_version=code_version(), scores=scores,
                     utterance_estimate=estimate)
 
@@ -296,7 +294,7 @@ class _Evaluation:
         return ccc_pair(_truth(seqs), self.estimates(frames, seqs)[0])
 
 
-def _train_on_omg(ctx: Context, exp: Experiment, folder: Path, seed: int, cnn_seed: int, print_: str):
+def _train_on_omg(ctx: Context, exp: Experiment, folder: RunFolder, seed: int, cnn_seed: int, print_: str):
     """Steps 1-3; returns per-frame predictions per split, the splits, the evaluation and training facts."""
     cnn = pretrained_cnn(ctx, exp.backbone, exp.pretrain, cnn_seed, exp.landmarks)
     torch.manual_seed(seed)
@@ -306,18 +304,18 @@ def _train_on_omg(ctx: Context, exp: Experiment, folder: Path, seed: int, cnn_se
     _transfer(model, cnn_state, branches,
               lambda k: k.startswith(("trunk.", "join.", "fc.")) or (exp.is_frame_cnn and k.startswith("output.")))
     for member, prefix in zip(exp.members, branches):
-        member_state = checkpoint.read(run_folder(ctx, get(member), seed) / "model.pt")[1]
+        member_state = checkpoint.read(run_folder(ctx, get(member), seed).model)[1]
         _transfer(model, member_state, (prefix,), lambda k: not k.startswith("output."))
     stage = _Stage(ctx, exp, model, cnn, cnn_state, seed)
     pretrain_checkpoint, omg_checkpoint = _checkpoints(folder, print_, "pretrain_checkpoint", "checkpoint")
     tic = time.perf_counter()
     facts = {"strategy": ctx.profile.train.strategy, **_batch_facts(stage.settings.batch_size, stage.settings.lr),
-             "precision": ctx.profile.train.precision, "cnn": str(cnn.folder.relative_to(ctx.folder))}
+             "precision": ctx.profile.train.precision, "cnn": str(cnn.folder.path.relative_to(ctx.folder))}
     if exp.pretrain and not exp.is_frame_cnn and not exp.members:
         pre = stage.splits(exp.pretrain, ["train", "validation"])
         result = stage.fit(pre["train"], lambda m: _frame_ccc(stage.predict(pre["validation"]), pre["validation"].sequences),
                            pretrain_checkpoint, f"{exp.name} on {exp.pretrain} (seed {seed})")
-        write_csv(result.history, folder / "pretrain_history.csv")
+        write_csv(result.history, folder.pretrain_history)
         facts["pretrain_best_epoch"], facts["pretrain_val_frame_ccc_mean"] = result.best_epoch, round(result.best_score, 4)
     splits = stage.splits("omg", ["train", "validation", "test"])
     evaluation = _Evaluation(ctx, splits["train"].sequences)
@@ -325,7 +323,7 @@ def _train_on_omg(ctx: Context, exp: Experiment, folder: Path, seed: int, cnn_se
     result = stage.fit(splits["train"], lambda m: evaluation.ccc(stage.predict(val), val.sequences),
                        omg_checkpoint, f"{exp.name} (seed {seed})")
     frames = {s: stage.predict(splits[s]) for s in ("validation", "test")}
-    write_csv(result.history, folder / "history.csv")
+    write_csv(result.history, folder.history)
     discard(pretrain_checkpoint, omg_checkpoint)
     facts.update({"epochs_run": len(result.history), "best_epoch": result.best_epoch,
                   "train_seconds": round(time.perf_counter() - tic, 1),
@@ -333,12 +331,12 @@ def _train_on_omg(ctx: Context, exp: Experiment, folder: Path, seed: int, cnn_se
     return model, frames, splits, evaluation, facts
 
 
-def _record(ctx: Context, exp: Experiment, folder: Path, seed: int, cnn_seed: int | None, print_: str,
+def _record(ctx: Context, exp: Experiment, folder: RunFolder, seed: int, cnn_seed: int | None, print_: str,
             groups: dict[str, pd.DataFrame], raw: dict, final: dict, tic: float, **extra) -> SeedResult:
     """Write the utterance tables and predictions of one run; returns its record (the caller
     writes it last, after the model file)."""
     for split in ("validation", "test"):
-        write_utterances(folder, split, groups[split], raw[split], final[split])
+        UtteranceTable.write(folder, split, groups[split], raw[split], final[split])
     truth = {s: groups[s][["video", "utterance", *DIMENSIONS]] for s in groups}
     result = SeedResult(
         experiment=exp.name, model=exp.model, recipe=asdict(exp), profile=ctx.profile.name, seed=seed, cnn_seed=cnn_seed,
@@ -352,7 +350,7 @@ def _record(ctx: Context, exp: Experiment, folder: Path, seed: int, cnn_seed: in
     return result
 
 
-def _run_trained(ctx: Context, exp: Experiment, folder: Path, seed: int, cnn_seed: int, print_: str, tic: float) -> SeedResult:
+def _run_trained(ctx: Context, exp: Experiment, folder: RunFolder, seed: int, cnn_seed: int, print_: str, tic: float) -> SeedResult:
     model, frames, splits, evaluation, facts = _train_on_omg(ctx, exp, folder, seed, cnn_seed, print_)
     result = _evaluate(ctx, exp, folder, seed, cnn_seed, print_, tic, frames, splits["validation"].sequences,
                        splits["test"].sequences, evaluation, facts)
@@ -360,13 +358,13 @@ def _run_trained(ctx: Context, exp: Experiment, folder: Path, seed: int, cnn_see
               for k in ("ccc_valence", "ccc_arousal", "ci_valence", "ci_arousal")}
     recipe = {**asdict(exp), "cnn_seed": cnn_seed, "strategy": facts["strategy"], "seq_len": ctx.profile.train.seq_len,
               "start": start_of(ctx, CNN_OF_BACKBONE[exp.backbone])[1]}
-    _save_model(ctx, model, folder / "model.pt", exp.name, recipe, seed, scores,
+    _save_model(ctx, model, folder.model, exp.name, recipe, seed, scores,
                 replace(evaluation.plain, choice=result.postprocessing))
     result.write(folder)  # last: a run is complete only when its metrics.json is there
     return result
 
 
-def _evaluate(ctx: Context, exp: Experiment, folder: Path, seed: int, cnn_seed: int | None, print_: str, tic: float,
+def _evaluate(ctx: Context, exp: Experiment, folder: RunFolder, seed: int, cnn_seed: int | None, print_: str, tic: float,
               frames: dict[str, np.ndarray], val: Sequences, test: Sequences, evaluation: _Evaluation,
               facts: dict) -> SeedResult:
     """Step 4: post-processing chosen on validation, utterance estimates of validation and test
@@ -374,10 +372,10 @@ def _evaluate(ctx: Context, exp: Experiment, folder: Path, seed: int, cnn_seed: 
     t = ctx.profile.train
     choice, sweep = choose(frames["validation"], val, _truth(val), t.median_windows,
                            t.smoothing_windows, evaluation.plain.aggregate, evaluation.plain.fallback)
-    write_csv(sweep, folder / "postprocessing_sweep.csv")
+    write_csv(sweep, folder.sweep)
     raw, final, empty = {}, {}, {}
     for split, seqs in (("validation", val), ("test", test)):
-        with atomic_path(folder / f"frames_{split}.npz") as tmp:
+        with atomic_path(folder.frames(split)) as tmp:
             np.savez_compressed(tmp, predictions=frames[split], mask=seqs.mask, group=seqs.group)
         raw[split], empty[split] = evaluation.estimates(frames[split], seqs)
         final[split], _ = evaluation.estimates(frames[split], seqs, choice)
@@ -385,7 +383,7 @@ def _evaluate(ctx: Context, exp: Experiment, folder: Path, seed: int, cnn_seed: 
                    tic, training=facts, postprocessing=choice, empty=empty)
 
 
-def _run_probe(ctx: Context, exp: Experiment, folder: Path, seed: int, print_: str, tic: float) -> SeedResult:
+def _run_probe(ctx: Context, exp: Experiment, folder: RunFolder, seed: int, print_: str, tic: float) -> SeedResult:
     """The linear floor (`omglib.probe`) on the OMG FrameStores, scored like a network."""
     seqs = {s: cut(ctx.store("omg", s), ctx.profile.train.seq_len) for s in ("train", "validation", "test")}
     evaluation = _Evaluation(ctx, seqs["train"])
@@ -425,17 +423,19 @@ def trunk_probe(ctx: Context, cnn: CNNRun | None, *tap_sets: tuple[str, ...]) ->
     return scores
 
 
-def _run_decision_fusion(ctx: Context, exp: Experiment, folder: Path, seed: int, print_: str, tic: float) -> SeedResult:
-    tables = {split: [read_utterances(run_folder(ctx, get(m), seed), split) for m in exp.members]
+def _run_decision_fusion(ctx: Context, exp: Experiment, folder: RunFolder, seed: int, print_: str,
+                         tic: float) -> SeedResult:
+    tables = {split: [UtteranceTable.read(run_folder(ctx, get(m), seed), split) for m in exp.members]
               for split in ("validation", "test")}
-    groups = {split: tables[split][0][["video", "utterance", "valence_true", "arousal_true"]].rename(
-        columns={"valence_true": "valence", "arousal_true": "arousal"}) for split in tables}
+    groups = {split: UtteranceTable.truth(tables[split][0]) for split in tables}
     raw, final, weights = {}, {}, {}
-    for stage, suffix, out in (("raw", "_raw", raw), ("final", "", final)):
-        val_ccc = np.array([[ccc(t[f"{d}_true"], t[f"{d}{suffix}"]) for d in DIMENSIONS] for t in tables["validation"]])
+    truth = groups["validation"][list(DIMENSIONS)].to_numpy(np.float64)
+    for stage, out in (("raw", raw), ("final", final)):
+        val_ccc = np.array([[ccc(truth[:, d], UtteranceTable.estimates(t, stage == "raw")[:, d]) for d in range(2)]
+                            for t in tables["validation"]])
         weights[stage] = val_ccc.tolist()
         for split in tables:
-            out[split] = decision_fusion([t[[f"{d}{suffix}" for d in DIMENSIONS]].to_numpy() for t in tables[split]], val_ccc)
+            out[split] = decision_fusion([UtteranceTable.estimates(t, stage == "raw") for t in tables[split]], val_ccc)
     result = _record(ctx, exp, folder, seed, None, print_, groups, raw, final, tic, fusion_weights=weights)
     result.write(folder)
     return result
@@ -470,7 +470,7 @@ def run_seed(ctx: Context, name: str, seed: int, cnn_seed: int | None = None) ->
         return stored
     if stored is not None:
         log.info("%s seed %d: result is stale (profile, recipe, seed, data or code changed): re-running", exp.name, seed)
-    folder.mkdir(parents=True, exist_ok=True)
+    folder.path.mkdir(parents=True, exist_ok=True)
     tic = time.perf_counter()
     if exp.is_probe:
         return _run_probe(ctx, exp, folder, seed, print_, tic)

@@ -94,7 +94,7 @@ class Context:
         ``label_ceiling_ccc``, found beside the OMG folder the stores were made from); None for
         real data, which has no generator to say it."""
         def read() -> tuple[float, float] | None:
-            root = self.store("omg", split).meta.get("data_root")
+            root = self.store("omg", split).meta.data_root
             manifest = Path(root).parent / "manifest.json" if root else None
             if manifest is None or not manifest.is_file():
                 return None
@@ -105,28 +105,57 @@ class Context:
 
     def store_print(self, dataset: str, split: str) -> dict:
         """The fingerprint of a FrameStore (what a result depends on), read once per context."""
-        return self.once(("store", self.frames, dataset, split), lambda: store_fingerprint(self.store(dataset, split)))
+        return self.once(("store", self.frames, dataset, split), lambda: self.store(dataset, split).meta.fingerprint())
 
 
 # ---------------------------------------------------------------- layout and fingerprints
 
-def run_folder(ctx: Context, exp: Experiment, seed: int, cnn_seed: int | None = None) -> Path:
+@dataclass(frozen=True)
+class RunFolder:
+    """Every file of one run, named once (the layout in this module's docstring): the writers,
+    the readers, reporting and `omg predict` ask for ``folder.model``, not for "model.pt". A CNN
+    pre-training run (`omglib.experiments.pipeline.CNNRun`) uses the same names."""
+
+    path: Path
+
+    def __fspath__(self) -> str:
+        return str(self.path)
+
+    def __str__(self) -> str:
+        return str(self.path)
+
+    metrics = property(lambda self: self.path / SeedResult.FILE)  # `SeedResult` (CNN runs: their facts), written last
+    model = property(lambda self: self.path / "model.pt")  # `omglib.models.save`, with MODEL_CARD.md beside it
+    history = property(lambda self: self.path / "history.csv")  # per epoch (a CNN: its stages one after the other)
+    pretrain_history = property(lambda self: self.path / "pretrain_history.csv")  # a head's epochs on the pre-training data
+    sweep = property(lambda self: self.path / "postprocessing_sweep.csv")  # `omglib.postprocess.choose`'s grid
+    predictions = property(lambda self: self.path / "predictions.csv")  # the official submission format (test)
+
+    def utterances(self, split: str) -> Path:
+        return self.path / f"utterances_{split}.csv"  # `UtteranceTable`
+
+    def frames(self, split: str) -> Path:
+        return self.path / f"frames_{split}.npz"  # per-frame predictions, mask and group
+
+    def checkpoint(self, stage: str, print_: str) -> Path:
+        return self.path / f"{stage}-{print_}.pt"  # a training stage's resume file (`omglib.train.Checkpoint`)
+
+    def checkpoints(self) -> list[Path]:
+        return sorted(self.path.glob("*checkpoint*.pt")) if self.path.is_dir() else []
+
+
+def run_folder(ctx: Context, exp: Experiment, seed: int, cnn_seed: int | None = None) -> RunFolder:
     """The folder of one training run: ``seed-<k>``, or ``seed-<k>-cnn-<j>`` when its CNN was
     pre-trained with a seed other than the shared one."""
     cnn_seed = ctx.cnn_seed if cnn_seed is None else cnn_seed
     name = f"seed-{seed}" if cnn_seed == ctx.cnn_seed else f"seed-{seed}-cnn-{cnn_seed}"
-    return ctx.folder / exp.slug / name
+    return RunFolder(ctx.folder / exp.slug / name)
 
 
 def code_version() -> str:
     """Digest of the code a result runs: `omglib.experiments.pipeline` and every omglib module it
     imports (`omglib.provenance.code_digest`)."""
     return code_digest("omglib.experiments.pipeline")
-
-
-def store_fingerprint(store: FrameStore) -> dict:
-    """What a result depends on of a store: its settings, pre-processing code, videos, frame counts and labels."""
-    return {k: store.meta.get(k) for k in ("config", "code", "units", "frames", "valid_frames", "labels_digest")}
 
 
 def fingerprint(*parts) -> str:
@@ -302,18 +331,40 @@ def runs_of(ctx: Context, exp: Experiment) -> list[tuple[int, int]]:
     return list(dict.fromkeys(seed_runs(ctx, exp) + cnn_seed_runs(ctx, exp)))
 
 
-def write_utterances(folder: Path, split: str, groups: pd.DataFrame, raw: np.ndarray, final: np.ndarray) -> None:
-    table = groups[["video", "utterance", "valence", "arousal"]].rename(columns={"valence": "valence_true", "arousal": "arousal_true"})
-    table = table.assign(valence_raw=raw[:, 0], arousal_raw=raw[:, 1], valence=final[:, 0], arousal=final[:, 1])
-    write_csv(table, folder / f"utterances_{split}.csv")
-    if split == "test":
-        write_omg_csv(table, folder / "predictions.csv", columns=SUBMISSION_COLUMNS)
+class UtteranceTable:
+    """The columns of a run's utterances_<split>.csv, named once: the labels, the estimates
+    before post-processing and after it (the post-processed test estimates are also
+    predictions.csv, in the official format)."""
 
+    KEYS = ["video", "utterance"]
+    TRUE = [f"{d}_true" for d in DIMENSIONS]  # NaN where the split has no labels
+    RAW = [f"{d}_raw" for d in DIMENSIONS]
+    FINAL = list(DIMENSIONS)
 
-def read_utterances(folder: Path, split: str = "test") -> pd.DataFrame:
-    """A run's stored utterance table (truth, raw and post-processed estimates)."""
-    return pd.read_csv(Path(folder) / f"utterances_{split}.csv", dtype={"video": str, "utterance": str},
-                       keep_default_na=False, na_values={"valence_true": [""], "arousal_true": [""]})  # unlabelled
+    @classmethod
+    def write(cls, folder: RunFolder, split: str, groups: pd.DataFrame, raw: np.ndarray, final: np.ndarray) -> None:
+        """``groups`` (video, utterance, valence, arousal: `omglib.data.sequences.Sequences.groups`)
+        with the (G, 2) estimates ``raw`` and ``final``."""
+        table = groups[cls.KEYS + list(DIMENSIONS)].set_axis(cls.KEYS + cls.TRUE, axis=1)
+        table = table.assign(**dict(zip(cls.RAW, raw.T)), **dict(zip(cls.FINAL, final.T)))
+        write_csv(table, folder.utterances(split))
+        if split == "test":
+            write_omg_csv(table, folder.predictions, columns=SUBMISSION_COLUMNS)
+
+    @classmethod
+    def read(cls, folder: RunFolder, split: str = "test") -> pd.DataFrame:
+        return pd.read_csv(folder.utterances(split), dtype={"video": str, "utterance": str}, keep_default_na=False,
+                           na_values={c: [""] for c in cls.TRUE})  # an unlabelled split's empty labels: NaN
+
+    @classmethod
+    def truth(cls, table: pd.DataFrame) -> pd.DataFrame:
+        """video, utterance, valence, arousal: the labels as `Scores.of` takes them."""
+        return table[cls.KEYS + cls.TRUE].set_axis(cls.KEYS + list(DIMENSIONS), axis=1)
+
+    @classmethod
+    def estimates(cls, table: pd.DataFrame, raw: bool = False) -> np.ndarray:
+        """(G, 2) estimates, post-processed or (``raw``) not."""
+        return table[cls.RAW if raw else cls.FINAL].to_numpy(np.float64)
 
 
 # ---------------------------------------------------------------- over seeds
@@ -363,23 +414,22 @@ def _spread(results: list[SeedResult]) -> dict:
             "sd_valence": float(sd[0]), "sd_arousal": float(sd[1]), "sd_mean": float(sd[2])}
 
 
-def scored_split(folder: Path) -> str:
+def scored_split(folder: RunFolder) -> str:
     """"test", or "validation" when the run's test split has no labels (`SeedResult.scored_split`)."""
-    return "validation" if read_utterances(folder)["valence_true"].isna().all() else "test"
+    return "validation" if UtteranceTable.truth(UtteranceTable.read(folder))["valence"].isna().all() else "test"
 
 
-def seed_predictions(folders: list[Path], column: str = "", split: str | None = None) -> tuple[pd.DataFrame, np.ndarray]:
+def seed_predictions(folders: list[RunFolder], raw: bool = False,
+                     split: str | None = None) -> tuple[pd.DataFrame, np.ndarray]:
     """The truth (video, utterance, valence, arousal) and the (S, G, 2) estimates of each run in
-    ``folders`` on ``split`` (default: the scored split); ``column`` "_raw" for the estimates
-    before post-processing."""
+    ``folders`` on ``split`` (default: the scored split); ``raw``: before post-processing."""
     split = split or scored_split(folders[0])
-    tables = [read_utterances(f, split) for f in folders]
-    truth = tables[0][["video", "utterance", "valence_true", "arousal_true"]].rename(
-        columns={"valence_true": "valence", "arousal_true": "arousal"})
+    tables = [UtteranceTable.read(f, split) for f in folders]
+    truth = UtteranceTable.truth(tables[0])
     for folder, t in zip(folders, tables):
         if not t[["video", "utterance"]].equals(tables[0][["video", "utterance"]]):
             raise OmgError(f"{folder}: its {split} utterances differ from {folders[0]}'s; re-run both (`omg run --force`)")
-    return truth, np.stack([t[[f"{d}{column}" for d in DIMENSIONS]].to_numpy(np.float64) for t in tables])
+    return truth, np.stack([UtteranceTable.estimates(t, raw) for t in tables])
 
 
 def summarise(ctx: Context, exp: Experiment, results: list[SeedResult], folders: list[Path],
@@ -417,7 +467,17 @@ def load_summary(ctx: Context, name: str) -> Summary | None:
     return Summary.read(ctx.folder / get(name).slug)
 
 
-def seed_folder(ctx: Context, name: str, seed: int | None = None) -> Path:
+def trained_runs(results: str | Path, exp: Experiment, profile: str | None = None) -> list[RunFolder]:
+    """The run folders of ``exp`` that hold a model under the results root ``results``, in the
+    folder of ``profile`` (a `Profile.label`) or of every profile; the shared CNN's seeds first,
+    lowest seed first."""
+    root = Path(results)
+    profiles = [root / profile] if profile else sorted(p for p in root.iterdir() if p.is_dir()) if root.is_dir() else []
+    runs = [RunFolder(p) for folder in profiles for p in (folder / exp.slug).glob("seed-*") if RunFolder(p).model.is_file()]
+    return sorted(runs, key=lambda r: ("-cnn-" in r.path.name, r.path.parent.parent.name, int(r.path.name.split("-")[1])))
+
+
+def seed_folder(ctx: Context, name: str, seed: int | None = None) -> RunFolder:
     """The folder of ``name``'s run with ``seed`` (default: the context's first seed), shared CNN."""
     return run_folder(ctx, get(name), ctx.seeds[0] if seed is None else seed)
 
