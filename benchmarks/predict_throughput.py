@@ -75,11 +75,11 @@ def main() -> None:
                     cpu = time.process_time()
                     s = predict_video(video, network, tmp / "out", PredictOptions(mode, progress=False))
                     cpu = time.process_time() - cpu
-                    sec = s["seconds"]
-                    latency = f"{s['latency_ms']['mean']:.1f} ({s['latency_ms']['p95']:.1f})" if "latency_ms" in s else ""
-                    print(f"{spec:44s} {backend:11s} {mode:6s} {s['frames']:6d} {sec['decode']:7.2f} {sec['detect']:7.2f} "
-                          f"{sec['align']:6.2f} {sec['network']:8.2f} {s['wall_seconds']:7.2f} {s['frames_per_second']:8.1f} "
-                          f"{cpu:7.2f} {s['frames'] / cpu:12.1f} {latency:>16s}", flush=True)
+                    sec = s.seconds
+                    latency = f"{s.latency_ms.mean:.1f} ({s.latency_ms.p95:.1f})" if s.latency_ms else ""
+                    print(f"{spec:44s} {backend:11s} {mode:6s} {s.frames:6d} {sec['decode']:7.2f} {sec['detect']:7.2f} "
+                          f"{sec['align']:6.2f} {sec['network']:8.2f} {s.wall_seconds:7.2f} {s.frames_per_second:8.1f} "
+                          f"{cpu:7.2f} {s.frames / cpu:12.1f} {latency:>16s}", flush=True)
 
 
 if __name__ == "__main__":

@@ -279,12 +279,12 @@ def _cmd_predict(args: argparse.Namespace) -> None:
                 failed.append(str(error))
                 print(f"failed: {error}", file=sys.stderr)
                 continue
-            latency = summary.get("latency_ms")
-            print(f"{source}: {summary['frames']} frames ({summary['face_frames']} with a face) -> {folder}/frames.csv, "
-                  f"trace.png; {summary['frames_per_second']} frames/s"
-                  + (f", network {latency['mean']:.1f} ms per frame (p95 {latency['p95']:.1f})" if latency else "")
-                  + (f"; truncated: read {summary['truncated']['read']} of {summary['truncated']['expected']} frames"
-                     if "truncated" in summary else ""))
+            latency = summary.latency_ms
+            print(f"{source}: {summary.frames} frames ({summary.face_frames} with a face) -> {folder}/frames.csv, "
+                  f"trace.png; {summary.frames_per_second} frames/s"
+                  + (f", network {latency.mean:.1f} ms per frame (p95 {latency.p95:.1f})" if latency else "")
+                  + (f"; truncated: read {summary.truncated['read']} of {summary.truncated['expected']} frames"
+                     if summary.truncated else ""))
     if failed:
         raise OmgError(f"{len(failed)} of {len(jobs)} inputs failed (listed above); the others were written")
 

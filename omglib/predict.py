@@ -34,7 +34,7 @@ import itertools
 import logging
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass, field, replace
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -238,7 +238,7 @@ def _scale(arousal: float, scale: str) -> float:
     return float(arousal_to_omg(arousal)) if scale == "omg" else arousal
 
 
-def predict_video(source: str | Path | int, network: Network, out: str | Path, options: PredictOptions) -> dict:
+def predict_video(source: str | Path | int, network: Network, out: str | Path, options: PredictOptions) -> PredictSummary:
     """Run one video (a file, a frame folder or a camera number) and write its outputs to ``out``;
     returns the summary also written to summary.json."""
     from tqdm import tqdm
@@ -297,7 +297,7 @@ def predict_video(source: str | Path | int, network: Network, out: str | Path, o
     times, va, face = np.asarray(times), np.asarray(va, np.float64).reshape(-1, 2), np.asarray(face, bool)
     summary = _summary(source, network, options, timings, len(times), int(face.sum()), wall)
     if (short := truncation(source, len(times))) is not None:
-        summary["truncated"] = short
+        summary.truncated = short
     _write_trace(out / "trace.png", times, va, face, arousal_range, f"{source} ({network.meta['model']}, {options.mode} mode)")
     if segments is not None:
         table = utterance_table(segments, kept, network, timings)
@@ -305,8 +305,8 @@ def predict_video(source: str | Path | int, network: Network, out: str | Path, o
             table["arousal"] = arousal_to_omg(table["arousal"].to_numpy())
         with atomic_path(out / "utterances.csv") as tmp:
             table.to_csv(tmp, index=False, float_format="%.6f")
-        summary["utterance_estimate"] = network.meta.get("utterance_estimate") or "not recorded: median, no post-processing"
-    write_json(out / "summary.json", summary)
+        summary.utterance_estimate = network.meta.get("utterance_estimate")
+    summary.write(out / "summary.json")
     return summary
 
 
@@ -343,20 +343,52 @@ def _write_trace(path: Path, times, va, face, arousal_range, title: str) -> None
         fig.savefig(tmp, dpi=100)
 
 
+@dataclass
+class Latency:
+    """The network's time per fed frame in stream mode (milliseconds)."""
+
+    mean: float
+    p50: float
+    p95: float
+
+
+@dataclass
+class PredictSummary:
+    """What one `predict_video` run did: summary.json, also returned."""
+
+    input: str
+    model: str
+    experiment: str | None
+    backend: str
+    mode: str
+    window_frames: int | None  # window mode: the model's sequence length
+    arousal_scale: str  # "[-1, 1]" or "[0, 1] (official OMG files)"
+    valence_scale: str
+    frames: int
+    face_frames: int
+    seconds: dict[str, float]  # decode, detect, align, network
+    wall_seconds: float
+    frames_per_second: float | None
+    latency_ms: Latency | None = None
+    truncated: dict | None = None  # {"read", "expected"} when the container claims more frames
+    utterance_estimate: dict | None = None  # with segments: the model's recorded `UtteranceEstimate` (None: not recorded)
+
+    def write(self, path: Path) -> None:
+        write_json(path, asdict(self))
+
+
 def _summary(source, network: Network, options: PredictOptions, timings: Timings, frames: int, faces: int,
-             wall: float) -> dict:
-    seconds = {k: round(v, 4) for k, v in timings.seconds.items()}
-    summary = {"input": str(source), "model": network.meta["model"], "experiment": network.meta.get("experiment"),
-               "backend": network.backend, "mode": options.mode,
-               "window_frames": seq_len(network.meta) if options.mode == "window" else None,
-               "arousal_scale": "[0, 1] (official OMG files)" if options.arousal_scale == "omg" else "[-1, 1]",
-               "valence_scale": "[-1, 1]", "frames": frames, "face_frames": faces, "seconds": seconds,
-               "wall_seconds": round(wall, 3), "frames_per_second": round(frames / wall, 2) if wall > 0 else None}
+             wall: float) -> PredictSummary:
+    latency = None
     if timings.latency:
         ms = np.asarray(timings.latency) * 1000
-        summary["latency_ms"] = {"mean": round(float(ms.mean()), 3), "p50": round(float(np.median(ms)), 3),
-                                 "p95": round(float(np.percentile(ms, 95)), 3)}
-    return summary
+        latency = Latency(round(float(ms.mean()), 3), round(float(np.median(ms)), 3), round(float(np.percentile(ms, 95)), 3))
+    return PredictSummary(
+        str(source), network.meta["model"], network.meta.get("experiment"), network.backend, options.mode,
+        seq_len(network.meta) if options.mode == "window" else None,
+        "[0, 1] (official OMG files)" if options.arousal_scale == "omg" else "[-1, 1]", "[-1, 1]", frames, faces,
+        {k: round(v, 4) for k, v in timings.seconds.items()}, round(wall, 3),
+        round(frames / wall, 2) if wall > 0 else None, latency)
 
 
 def inputs(path: str | Path, out: str | Path) -> list[tuple[Path, Path]]:

@@ -334,10 +334,9 @@ def training_curves(ctx, names: list[str], seed: int | None = None):
     val_ax = fig.add_subplot(grid[1, 0])
     ar_ax = fig.add_subplot(grid[1, 1], sharey=val_ax)
     for i, name in enumerate(names):
-        path = experiments.folder(ctx, name, seed).history
-        if not path.is_file():
+        if not experiments.folder(ctx, name, seed).history.is_file():
             continue
-        history = pd.read_csv(path)
+        history = experiments.history(ctx, name, seed)
         style = {**run_style(i), "label": name}
         loss_ax.plot(history["epoch"], history["loss"], **style)
         val_ax.plot(history["epoch"], history["val_ccc_valence"], **style)

@@ -144,7 +144,7 @@ def test_stream_mode_equals_one_window(smoke_model, portrait_video, tmp_path):
 
     network = open_network(smoke_model)
     stream = predict_video(portrait_video, network, tmp_path / "s", PredictOptions("stream", progress=False))
-    assert stream["latency_ms"]["mean"] > 0
+    assert stream.latency_ms.mean > 0
     network.meta = {**network.meta, "recipe": {"seq_len": FRAMES}}
     predict_video(portrait_video, network, tmp_path / "w", PredictOptions("window", progress=False))
     s, w = pd.read_csv(tmp_path / "s" / "frames.csv"), pd.read_csv(tmp_path / "w" / "frames.csv")

@@ -76,7 +76,7 @@ def test_an_experiment_writes_every_seed_and_a_summary(smoke_run):
                      "frames_validation.npz", "pretrain_history.csv"):
             assert (folder / name).is_file(), name
         result = X.load(ctx, X.BEST_3RNN, seed)
-        assert result.seed == seed and result.provenance["git_commit"] and result.postprocessing is not None
+        assert result.seed == seed and result.provenance.git_commit and result.postprocessing is not None
         assert pd.read_csv(folder / "predictions.csv").columns.tolist() == list(SUBMISSION_COLUMNS)
         lo, hi = result.test.ci_valence
         assert lo - 1e-9 <= result.test.ccc_valence <= hi + 1e-9

@@ -160,7 +160,7 @@ def pretrained_cnn(ctx: Context, backbone: str, pretrain: str | None, seed: int,
     write_csv(pd.concat(histories, ignore_index=True), run.folder.history)
     write_json(run.folder.metrics, {"cnn": name, "data": run.dataset, "seed": seed, "fingerprint": run.fingerprint,
                                              "start": start, **_batch_facts(t.cnn_batch_size, t.lr_cnn), **facts,
-                                             **provenance(ctx, time.perf_counter() - tic)})
+                                             **asdict(provenance(ctx, time.perf_counter() - tic))})
     discard(*checkpoints)
     return run
 

@@ -18,6 +18,7 @@ import functools
 import hashlib
 import json
 import platform
+import typing
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 
@@ -170,14 +171,27 @@ def _environment() -> dict:
     return environment_lock()
 
 
-def provenance(ctx: Context, seconds: float) -> dict:
+@dataclass(frozen=True)
+class Provenance:
+    """Where and from what a run's numbers came: the commit, the code digest, the machine, the
+    locked environment (`omglib.provenance.environment_lock`) and the run's wall time."""
+
+    git_commit: str | None
+    code_version: str
+    device: str
+    hardware: str
+    torch: str
+    threads: int
+    environment: dict
+    wall_seconds: float
+
+
+def provenance(ctx: Context, seconds: float) -> Provenance:
     from omglib.provenance import git_commit
 
-    commit = git_commit()
     hardware = torch.cuda.get_device_name(ctx.device) if ctx.device.type == "cuda" else platform.processor() or platform.machine()
-    return {"git_commit": commit, "code_version": code_version(), "device": str(ctx.device), "hardware": hardware,
-            "torch": torch.__version__, "threads": torch.get_num_threads(), "environment": _environment(),
-            "wall_seconds": round(seconds, 1)}
+    return Provenance(git_commit(), code_version(), str(ctx.device), hardware, torch.__version__, torch.get_num_threads(),
+                      _environment(), round(seconds, 1))
 
 
 def write_csv(frame: pd.DataFrame, path: Path) -> None:
@@ -243,7 +257,17 @@ class Scores:
 
     @classmethod
     def from_dict(cls, data: dict) -> Scores:
-        return cls(**{f.name: tuple(data[f.name]) if f.name.startswith("ci_") else data[f.name] for f in fields(cls)})
+        return _from_json(cls, {f.name: data[f.name] for f in fields(cls)})
+
+
+def _from_json(cls, data: dict):
+    """``cls`` from its JSON dict, each field typed as a tuple made one again (JSON has lists)."""
+    hints = typing.get_type_hints(cls)
+
+    def is_tuple(hint) -> bool:
+        return typing.get_origin(hint) is tuple or any(typing.get_origin(a) is tuple for a in typing.get_args(hint))
+
+    return cls(**{k: tuple(v) if isinstance(v, list) and is_tuple(hints[k]) else v for k, v in data.items()})
 
 
 class _Record:
@@ -261,7 +285,7 @@ class _Record:
 
     @classmethod
     def _decode(cls, data: dict):
-        return cls(**{k: tuple(v) if k.startswith("ci_") else v for k, v in data.items()})
+        return _from_json(cls, data)
 
 
 @dataclass(frozen=True)
@@ -285,7 +309,7 @@ class SeedResult(_Record):
     postprocessing: PostProcessing | None  # chosen on validation (None: decision fusion fuses its members' estimates)
     fusion_weights: dict | None
     utterances_without_frames: dict
-    provenance: dict
+    provenance: Provenance
     config: dict
 
     @property
@@ -304,11 +328,11 @@ class SeedResult(_Record):
 
     @classmethod
     def _decode(cls, data: dict) -> SeedResult | None:
-        if "test" not in data:  # written by an older omglib: re-run
-            return None
+        if "test" not in data or set(data.get("provenance", {})) != {f.name for f in fields(Provenance)}:
+            return None  # written by an older omglib: re-run
         scores = {k: Scores.from_dict(data[k]) for k in ("test", "test_raw", "validation", "validation_raw")}
         chosen = data["postprocessing"] and PostProcessing(**{k: tuple(v) for k, v in data["postprocessing"].items()})
-        return cls(**{**data, **scores, "postprocessing": chosen})
+        return cls(**{**data, **scores, "postprocessing": chosen, "provenance": Provenance(**data["provenance"])})
 
 
 def seed_runs(ctx: Context, exp: Experiment) -> list[tuple[int, int]]:
@@ -454,10 +478,10 @@ def summarise(ctx: Context, exp: Experiment, results: list[SeedResult], folders:
         val_ccc_mean=float(np.mean([r.validation.ccc_mean for r in results])),
         per_seed=[{"seed": r.seed, "cnn_seed": r.cnn_seed, "ccc_valence": r.reported.ccc_valence,
                    "ccc_arousal": r.reported.ccc_arousal, "ccc_mean": r.reported.ccc_mean,
-                   "wall_seconds": r.provenance["wall_seconds"]} for r in results],
+                   "wall_seconds": r.provenance.wall_seconds} for r in results],
         n_test_videos=int(truth["video"].nunique()), n_test_utterances=len(truth),
         cnn_seeds=_spread(own_cnn) if own_cnn else None,
-        wall_seconds=float(sum(r.provenance["wall_seconds"] for r in results + (own_cnn or []))), split=split)
+        wall_seconds=float(sum(r.provenance.wall_seconds for r in results + (own_cnn or []))), split=split)
     summary.write(ctx.folder / exp.slug)
     return summary
 
