@@ -66,9 +66,9 @@ class Settings:
     def of_chapter(cls, namespace: dict) -> Settings:
         """From a chapter's parameters (its namespace): an empty value ("", [], 0, {}) is the default."""
         given = {k: namespace[k] for k in cls.PARAMETERS}
-        return cls(given["profile"], given["data_root"] or None, given["frames"] or None, given["results"], given["device"],
-                   tuple(given["seeds"]) or None, given["workers"] or None, bool(given["force"]), given["overrides"] or (),
-                   progress=False)
+        return cls(given["profile"], given["data_root"] or None, given["frames"] or None, given["results"],
+                   given["device"], tuple(given["seeds"]) or None, given["workers"] or None, bool(given["force"]),
+                   given["overrides"] or (), progress=False)
 
     @classmethod
     def of_command(cls, args) -> Settings:
@@ -95,7 +95,8 @@ def context(settings: Settings, prepare: bool = True, generate: bool = False):
 
     chosen, root, progress = settings.chosen(), settings.root(), settings.progress
     # the FrameStores depend on the pre-processing settings, and on the surrogate's when it is one
-    frames = Path(settings.frames or f"data/frames-{chosen.label('preprocess', *([] if settings.data_root else ['synth']))}")
+    label = chosen.label("preprocess", *([] if settings.data_root else ["synth"]))
+    frames = Path(settings.frames or f"data/frames-{label}")
     if settings.data_root is None and generate and not (root / "manifest.json").is_file():
         from omglib.synth.generate import generate as synth
 

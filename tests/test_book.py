@@ -11,8 +11,8 @@ from omglib import book
 @pytest.fixture(scope="module")
 def site(smoke_data, smoke_frames, tmp_path_factory):
     out = tmp_path_factory.mktemp("book")
-    run = book.build("smoke", data_root=smoke_data[0], frames=smoke_frames, results=out / "results", out=out / "site",
-                     device="cpu", progress=False)
+    settings = book.Settings("smoke", smoke_data[0], smoke_frames, out / "results", "cpu", progress=False)
+    run = book.build(settings, out / "site")
     return run
 
 

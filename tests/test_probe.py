@@ -79,7 +79,7 @@ def test_a_cnn_adapted_to_omg_records_both_stages(smoke_frames, tmp_path):
 
     metrics = json.loads((run.folder.path / "metrics.json").read_text())
     assert metrics["best_epoch"] == 1 and metrics["adapted_best_epoch"] == 1 and "adapted_val_frame_ccc_mean" in metrics
-    assert not list(run.folder.glob("*checkpoint*"))  # both stages' checkpoints discarded once the model is saved
+    assert not run.folder.checkpoints()  # both stages' checkpoints discarded once the model is saved
     # the CNN without adaptation is another run: the setting is part of its fingerprint
     plain = X.Context.create(get_profile("smoke", ["train.pretrain_epochs=1"]), smoke_frames, tmp_path, "cpu",
                              progress=False, workers=1)

@@ -143,7 +143,7 @@ def test_run_figures_label_their_axes(tmp_path, monkeypatch):
     rng = np.random.default_rng(1)
     table = pd.DataFrame({"video": np.repeat(["a", "b", "c"], 4), **{f"{d}{s}": rng.uniform(-1, 1, 12)
                           for d in ("valence", "arousal") for s in ("", "_true", "_raw")}})
-    monkeypatch.setattr(experiments, "folder", lambda ctx, name, seed=None: tmp_path / name)
+    monkeypatch.setattr(experiments, "folder", lambda ctx, name, seed=None: experiments.RunFolder(tmp_path / name))
     monkeypatch.setattr(experiments, "utterances", lambda ctx, name, seed=None: table)
     fig = reporting.training_curves(None, ["VGG-Face", BEST_3RNN])
     assert {ax.get_ylabel() for ax in _labelled(fig, 3)} == {"loss (1 - CCC)", "CCC"}
@@ -204,7 +204,8 @@ def test_chapters_close_with_glued_findings_and_show_no_absolute_paths():
         glued, used = set(re.findall(r'glue\("(\w+)"', text)), set(re.findall(r"\{glue:\w+\}`(\w+)`", text))
         glued |= set(reporting.FINDINGS) if "reporting.table_findings(" in text else set()
         assert used <= glued, (notebook.name, used - glued)  # a missing key fails the strict Sphinx build
-        assert "(`{root}`)" not in text and "shown(root)" in text, notebook.name  # no builder's absolute path
+        assert "(`{root}`)" not in text, notebook.name  # no builder's absolute path: `book.shown` writes paths
+        assert "book.chapter(globals()" in text, notebook.name  # and the banner (`Chapter.banner` uses it)
         found = [i for i, c in enumerate(cells) if "".join(c["source"]).startswith("## What this chapter found")]
         assert found and found[0] >= len(cells) - 3 and "{glue:text}" in "".join(cells[found[0]]["source"]), notebook.name
     assert "## Conclusion: what held, what did not" in (book.notebooks()[10]).read_text()

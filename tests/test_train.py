@@ -143,7 +143,7 @@ def test_decision_fusion_weights_members_by_validation_ccc(smoke_run):
     ctx, _ = smoke_run
     X.run(ctx, [X.DECISION_FUSION])
     fused = X.load(ctx, X.DECISION_FUSION, 1)
-    weights = np.clip(np.array(fused.fusion_weights["final"]), 0, None)
+    weights = np.clip(np.array(fused.fusion_weights.final), 0, None)
     tables = [X.utterances(ctx, m, 1) for m in X.get(X.DECISION_FUSION).members]
     ours = X.utterances(ctx, X.DECISION_FUSION, 1)
     for d, dim in enumerate(("valence", "arousal")):
@@ -225,10 +225,10 @@ def test_without_test_labels_the_tables_report_validation(smoke_run, tmp_path):
     exp = X.get(X.BEST_3RNN)
     folders, results = [], []
     for seed in ctx.seeds:
-        folder = X.folder(unlabelled, exp.name, seed).path
+        folder = X.folder(unlabelled, exp.name, seed)
         shutil.copytree(X.folder(ctx, exp.name, seed), folder)
-        table = pd.read_csv(folder / "utterances_test.csv")
-        table.assign(valence_true=np.nan, arousal_true=np.nan).to_csv(folder / "utterances_test.csv", index=False)
+        table = pd.read_csv(folder.utterances("test"))
+        table.assign(valence_true=np.nan, arousal_true=np.nan).to_csv(folder.utterances("test"), index=False)
         result = X.load(ctx, exp.name, seed)
         gone = Scores.unscored(table)
         result = copy(result, test=gone, test_raw=gone)
@@ -238,9 +238,9 @@ def test_without_test_labels_the_tables_report_validation(smoke_run, tmp_path):
     summary = summarise(unlabelled, exp, results, folders)
     assert labelled.split == "test" and summary.split == "validation"
     assert summary.ccc_valence == pytest.approx(np.mean([r.validation.ccc_valence for r in results]))
-    assert summary.n_test_utterances == len(pd.read_csv(folders[0] / "utterances_validation.csv"))
+    assert summary.n_test_utterances == len(pd.read_csv(folders[0].utterances("validation")))
     assert np.isfinite([*summary.ci_valence, *summary.ci_arousal]).all()
-    assert pd.read_csv(folders[0] / "predictions.csv")["valence"].notna().all()  # still predicted for submission
+    assert pd.read_csv(folders[0].predictions)["valence"].notna().all()  # still predicted for submission
 
 
 def test_networks_without_landmarks_start_from_a_cnn_trained_without_them(smoke_frames, tmp_path):

@@ -36,8 +36,8 @@ import torch
 from omglib.data.sequences import SequenceDataset, Sequences, cut, landmark_input
 from omglib.errors import OmgError
 from omglib.experiments.catalogue import CNN_OF_BACKBONE, Experiment, get
-from omglib.experiments.results import (Context, RunFolder, SeedResult, UtteranceTable, ccc_pair, code_version,
-                                        fingerprint, provenance, run_folder, scores_of, write_csv)
+from omglib.experiments.results import (Context, FusionWeights, RunFolder, SeedResult, UtteranceTable, ccc_pair,
+                                        code_version, fingerprint, provenance, run_folder, scores_of, write_csv)
 from omglib import distributed, probe
 from omglib.features import cache_features, precomputed_trunks
 from omglib.io import atomic_path, discard, write_json
@@ -339,7 +339,7 @@ def _record(ctx: Context, exp: Experiment, folder: RunFolder, seed: int, cnn_see
         UtteranceTable.write(folder, split, groups[split], raw[split], final[split])
     truth = {s: groups[s][["video", "utterance", *DIMENSIONS]] for s in groups}
     result = SeedResult(
-        experiment=exp.name, model=exp.model, recipe=asdict(exp), profile=ctx.profile.name, seed=seed, cnn_seed=cnn_seed,
+        experiment=exp.name, model=exp.model, recipe=exp, profile=ctx.profile.name, seed=seed, cnn_seed=cnn_seed,
         fingerprint=print_, test=scores_of(truth["test"], final["test"], ctx, seed),
         test_raw=scores_of(truth["test"], raw["test"], ctx, seed),
         validation=scores_of(truth["validation"], final["validation"], ctx, seed),
@@ -436,7 +436,8 @@ def _run_decision_fusion(ctx: Context, exp: Experiment, folder: RunFolder, seed:
         weights[stage] = val_ccc.tolist()
         for split in tables:
             out[split] = decision_fusion([UtteranceTable.estimates(t, stage == "raw") for t in tables[split]], val_ccc)
-    result = _record(ctx, exp, folder, seed, None, print_, groups, raw, final, tic, fusion_weights=weights)
+    result = _record(ctx, exp, folder, seed, None, print_, groups, raw, final, tic,
+                     fusion_weights=FusionWeights(weights["raw"], weights["final"]))
     result.write(folder)
     return result
 

@@ -186,6 +186,14 @@ class Provenance:
     wall_seconds: float
 
 
+@dataclass(frozen=True)
+class FusionWeights:
+    """Eq. 1's weights of a decision fusion: (members, 2) validation CCCs, before and after post-processing."""
+
+    raw: list[list[float]]
+    final: list[list[float]]
+
+
 def provenance(ctx: Context, seconds: float) -> Provenance:
     from omglib.provenance import git_commit
 
@@ -296,7 +304,7 @@ class SeedResult(_Record):
 
     experiment: str
     model: str
-    recipe: dict
+    recipe: Experiment
     profile: str
     seed: int
     cnn_seed: int | None  # None for decision fusion (no CNN of its own)
@@ -307,7 +315,7 @@ class SeedResult(_Record):
     validation_raw: Scores
     training: dict  # strategy, lr, epochs run, best epoch, frames/s, CNN used
     postprocessing: PostProcessing | None  # chosen on validation (None: decision fusion fuses its members' estimates)
-    fusion_weights: dict | None
+    fusion_weights: FusionWeights | None  # decision fusion only
     utterances_without_frames: dict
     provenance: Provenance
     config: dict
@@ -332,7 +340,9 @@ class SeedResult(_Record):
             return None  # written by an older omglib: re-run
         scores = {k: Scores.from_dict(data[k]) for k in ("test", "test_raw", "validation", "validation_raw")}
         chosen = data["postprocessing"] and PostProcessing(**{k: tuple(v) for k, v in data["postprocessing"].items()})
-        return cls(**{**data, **scores, "postprocessing": chosen, "provenance": Provenance(**data["provenance"])})
+        weights = data["fusion_weights"] and FusionWeights(**data["fusion_weights"])
+        return cls(**{**data, **scores, "postprocessing": chosen, "provenance": Provenance(**data["provenance"]),
+                      "recipe": _from_json(Experiment, data["recipe"]), "fusion_weights": weights})
 
 
 def seed_runs(ctx: Context, exp: Experiment) -> list[tuple[int, int]]:
