@@ -444,7 +444,7 @@ def caption(ctx, summaries: dict) -> str:
             f"± the standard deviation across seeds; seeds change initialisation, shuffling and dropout, the data stay "
             f"fixed. {shared}Intervals: 95% bootstrap of the mean over seeds, resampling the "
             f"{first.n_test_videos} {split} videos ({first.n_test_utterances} utterances)."
-            + (f" {LINEAR_PROBE}: ridge regression on the FrameStores' own inputs (faces at 32x32, landmarks, their "
+            + (f" {experiments.LINEAR_PROBE}: ridge regression on the FrameStores' own inputs (faces at 32x32, landmarks, their "
                "1 s mean and frame difference; penalty chosen on validation), one closed-form fit with no seed; a "
                "network below it has not learned what its inputs hold. It is not a network of the paper."
                if floor else "")

@@ -141,7 +141,8 @@ def test_run_figures_label_their_axes(tmp_path, monkeypatch):
                   for stage in ("median_window", "smoothing_window") for w in (1, 2, 4) for d in ("valence", "arousal")]
                  ).to_csv(tmp_path / BEST_3RNN / "postprocessing_sweep.csv", index=False)
     rng = np.random.default_rng(1)
-    table = pd.DataFrame({"video": np.repeat(["a", "b", "c"], 4), **{f"{d}{s}": rng.uniform(-1, 1, 12)
+    table = pd.DataFrame({"video": np.repeat(["a", "b", "c"], 4), "utterance": [f"u{i % 4}" for i in range(12)],
+                          **{f"{d}{s}": rng.uniform(-1, 1, 12)
                           for d in ("valence", "arousal") for s in ("", "_true", "_raw")}})
     monkeypatch.setattr(experiments, "folder", lambda ctx, name, seed=None: experiments.RunFolder(tmp_path / name))
     monkeypatch.setattr(experiments, "utterances", lambda ctx, name, seed=None: table)
