@@ -474,19 +474,20 @@ def short_name(name: str) -> str:
 
 
 def claims_display(claims):
-    """The claims table as the book prints it: short names (`claims_legend`), the paper's
-    difference and this book's side by side, valence, arousal and their mean (this book's mean
-    with its 95% paired video-cluster interval), the p-value and the verdict."""
+    """The claims table as the book prints it: the verdict first, with this book's mean
+    difference (its 95% paired video-cluster interval) beside the paper's, so that a reader sees
+    them without scrolling a narrow column; then the two experiments (short names,
+    `claims_legend`), valence and arousal side by side, the p-value and the diagnostic."""
     rows = []
     for _, r in claims.iterrows():
         raw = " (raw)" if r["post_processing"] else ""
-        rows.append({"claim": r["claim"], "better vs worse": f"{short_name(r['better'])} vs {short_name(r['than'])}{raw}",
+        rows.append({"claim": r["claim"], "verdict": r["verdict"],
+                     "book mean [95% interval]": f"{r['difference']:+.3f} [{r['low']:+.3f}, {r['high']:+.3f}]",
+                     "paper mean": f"{r['paper difference']:+.3f}",
+                     "better vs worse": f"{short_name(r['better'])} vs {short_name(r['than'])}{raw}",
                      "paper V": f"{r['paper difference V']:+.3f}", "book V": f"{r['difference V']:+.3f}",
                      "paper A": f"{r['paper difference A']:+.3f}", "book A": f"{r['difference A']:+.3f}",
-                     "paper mean": f"{r['paper difference']:+.3f}",
-                     "book mean [95% interval]": f"{r['difference']:+.3f} [{r['low']:+.3f}, {r['high']:+.3f}]",
-                     "p": p_value(r["p_value"]), "verdict": r["verdict"],
-                     "why it may differ": r.get("diagnostic") or "–"})
+                     "p": p_value(r["p_value"]), "why it may differ": r.get("diagnostic") or "–"})
     return pd.DataFrame(rows).set_index("claim")
 
 

@@ -231,6 +231,7 @@ def test_claims_table_reads_with_short_names_and_v_a_side_by_side():
                             "p_value": 0.44, "verdict": "holds"}])
     shown = reporting.claims_display(claims)
     row = shown.loc["CNN-3RNN beats CNN-1RNN"]
+    assert list(shown.columns[:3]) == ["verdict", "book mean [95% interval]", "paper mean"]  # seen without scrolling
     assert row["better vs worse"] == "3RNN P2-P5-FC vs 1RNN P2-P5-FC"
     assert (row["paper V"], row["book V"], row["paper A"], row["book A"]) == ("+0.020", "-0.050", "+0.010", "+0.030")
     assert row["p"] == "< 0.001" and shown.loc["post-processing helps", "better vs worse"].endswith("(raw)")
