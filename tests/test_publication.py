@@ -2,6 +2,9 @@
 downloads, CI."""
 
 import json
+import re
+import subprocess
+import sys
 
 import yaml
 
@@ -57,7 +60,11 @@ def test_workflow_tests_then_deploys_the_quick_site_on_main_with_its_results_cac
     book = next(s for s in steps if "make book" in s.get("run", ""))
     assert book["env"]["OMG_REPOSITORY_URL"] == "${{ github.server_url }}/${{ github.repository }}"
     cache = next(s for s in steps if "results" in s.get("with", {}).get("path", ""))
-    assert "omglib/experiments/**" in cache["with"]["key"] and cache["with"]["restore-keys"] == "quick-"
+    assert "steps.digest.outputs.code" in cache["with"]["key"] and cache["with"]["restore-keys"] == "quick-"
+    digest = next(s for s in steps if s.get("id") == "digest")  # the code digest, computed as omg computes it
+    code = digest["run"].split("-c '", 1)[1].split("')", 1)[0]
+    printed = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=REPO).stdout
+    assert re.fullmatch(r"[0-9a-f]{12}\n", printed), printed
     assert any(s.get("uses", "").startswith("actions/upload-pages-artifact") for s in steps)
     deploy = workflow["jobs"]["deploy"]
     assert deploy["needs"] == "test" and deploy["permissions"] == {"pages": "write", "id-token": "write"}
