@@ -15,7 +15,7 @@
 from __future__ import annotations
 
 import warnings
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from typing import Protocol
 
 import numpy as np
@@ -129,8 +129,9 @@ class UtteranceEstimate:
 
 
 def choose(frames: np.ndarray, windows: Windows, truth: np.ndarray, median_windows: tuple[int, ...],
-           smoothing_windows: tuple[int, ...], how: str, fallback: tuple[float, float]) -> tuple[PostProcessing, pd.DataFrame]:
-    """Choose the median-filter window, then the smoothing window, per dimension, on validation.
+           smoothing_windows: tuple[int, ...], estimate: UtteranceEstimate) -> tuple[PostProcessing, pd.DataFrame]:
+    """Choose the median-filter window, then the smoothing window, per dimension, on validation,
+    for ``estimate`` (its aggregate and fallback; its own choice is ignored).
 
     A step is kept for a dimension only if it raises that dimension's validation CCC above the
     previous stage's. Returns the choice and the sweep (stage, dimension, window, ccc).
@@ -138,7 +139,7 @@ def choose(frames: np.ndarray, windows: Windows, truth: np.ndarray, median_windo
     rows = []
 
     def score(choice: PostProcessing) -> np.ndarray:
-        estimates, _ = apply(frames, windows, choice, how, fallback)
+        estimates, _ = replace(estimate, choice=choice)(frames, windows)
         return np.array([ccc(truth[:, d], estimates[:, d]) for d in range(2)])
 
     choice = PostProcessing()

@@ -199,10 +199,6 @@ def utterance_estimate(meta: dict) -> UtteranceEstimate:
     return UtteranceEstimate.from_dict(recorded) if recorded else UtteranceEstimate()
 
 
-def in_segments(segments: pd.DataFrame | None, time_: float) -> bool:
-    return segments is not None and bool(((segments["start"] <= time_) & (time_ < segments["end"])).any())
-
-
 def utterance_table(segments: pd.DataFrame, frames: list[AlignedFrame], network: Network,
                     timings: Timings) -> pd.DataFrame:
     """Per segment (in time order within each video): frames, frames with a face, and the
@@ -247,7 +243,8 @@ def predict_video(source: str | Path | int, network: Network, out: str | Path, o
     segments = read_segments(options.segments) if options.segments is not None else None  # a bad file fails first
     config = preprocess_config(network.meta)
     timings = Timings({"network": 0.0})
-    restarts = () if segments is None else segments["start"].tolist()  # each segment tracked as a clip is
+    spans = np.empty((0, 2)) if segments is None else segments[["start", "end"]].to_numpy(np.float64)
+    restarts = spans[:, 0].tolist()  # each segment tracked as a clip is
     frames = aligned_frames(source, config, FaceTracker(config), timings.seconds, restarts)
     tic = time.perf_counter()
     first = next(frames)  # a missing, empty or undecodable input fails here, before anything is written
@@ -284,7 +281,7 @@ def predict_video(source: str | Path | int, network: Network, out: str | Path, o
                 times.append(f.time)
                 va.append((np.nan if v is None else v, np.nan if a is None else a))
                 face.append(box is not None)
-                if in_segments(segments, f.time):
+                if ((spans[:, 0] <= f.time) & (f.time < spans[:, 1])).any():  # inside a segment
                     kept.append(replace(f, rgb=None))
                 if writer is not None:
                     writer.write(draw_overlay_frame(f, box, None if v is None else (v, a), arousal_range))

@@ -4,8 +4,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from omglib.postprocess import (PostProcessing, apply, choose, decision_fusion, median_filter, sequence_estimates,
-                                smooth_utterances, utterance_estimates)
+from omglib.postprocess import (PostProcessing, UtteranceEstimate, apply, choose, decision_fusion, median_filter,
+                                sequence_estimates, smooth_utterances, utterance_estimates)
 
 
 def test_sequence_median_and_mean_ignore_masked_frames():
@@ -56,7 +56,7 @@ def test_choose_keeps_a_step_only_when_it_helps_on_validation():
     mask = np.ones((40, 9), bool)
     groups = pd.DataFrame({"video": [f"v{i}" for i in range(40)]})
     windows = SimpleNamespace(mask=mask, group=np.arange(40), groups=groups)
-    choice, sweep = choose(frames, windows, truth, (1, 3, 9), (1, 3), "mean", (0.0, 0.0))
+    choice, sweep = choose(frames, windows, truth, (1, 3, 9), (1, 3), UtteranceEstimate("mean", fallback=(0.0, 0.0)))
     assert choice.median_window[0] > 1  # valence gains from the filter
     assert choice.median_window[1] == 1  # arousal is already perfect: nothing kept
     assert set(sweep["stage"]) == {"median_window", "smoothing_window"}

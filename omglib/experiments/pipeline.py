@@ -370,8 +370,7 @@ def _evaluate(ctx: Context, exp: Experiment, folder: RunFolder, seed: int, cnn_s
     """Step 4: post-processing chosen on validation, utterance estimates of validation and test
     from the per-frame predictions ``frames``, their tables and the run's record (not yet written)."""
     t = ctx.profile.train
-    choice, sweep = choose(frames["validation"], val, _truth(val), t.median_windows,
-                           t.smoothing_windows, evaluation.plain.aggregate, evaluation.plain.fallback)
+    choice, sweep = choose(frames["validation"], val, _truth(val), t.median_windows, t.smoothing_windows, evaluation.plain)
     write_csv(sweep, folder.sweep)
     raw, final, empty = {}, {}, {}
     for split, seqs in (("validation", val), ("test", test)):
@@ -431,13 +430,13 @@ def _run_decision_fusion(ctx: Context, exp: Experiment, folder: RunFolder, seed:
     raw, final, weights = {}, {}, {}
     truth = groups["validation"][list(DIMENSIONS)].to_numpy(np.float64)
     for stage, out in (("raw", raw), ("final", final)):
-        val_ccc = np.array([[ccc(truth[:, d], UtteranceTable.estimates(t, stage == "raw")[:, d]) for d in range(2)]
-                            for t in tables["validation"]])
+        estimates = {split: [UtteranceTable.estimates(t, stage == "raw") for t in tables[split]] for split in tables}
+        val_ccc = np.array([[ccc(truth[:, d], e[:, d]) for d in range(2)] for e in estimates["validation"]])
         weights[stage] = val_ccc.tolist()
         for split in tables:
-            out[split] = decision_fusion([UtteranceTable.estimates(t, stage == "raw") for t in tables[split]], val_ccc)
+            out[split] = decision_fusion(estimates[split], val_ccc)
     result = _record(ctx, exp, folder, seed, None, print_, groups, raw, final, tic,
-                     fusion_weights=FusionWeights(weights["raw"], weights["final"]))
+                     fusion_weights=FusionWeights(**weights))
     result.write(folder)
     return result
 

@@ -339,7 +339,7 @@ class SeedResult(_Record):
         if "test" not in data or set(data.get("provenance", {})) != {f.name for f in fields(Provenance)}:
             return None  # written by an older omglib: re-run
         scores = {k: Scores.from_dict(data[k]) for k in ("test", "test_raw", "validation", "validation_raw")}
-        chosen = data["postprocessing"] and PostProcessing(**{k: tuple(v) for k, v in data["postprocessing"].items()})
+        chosen = data["postprocessing"] and _from_json(PostProcessing, data["postprocessing"])
         weights = data["fusion_weights"] and FusionWeights(**data["fusion_weights"])
         return cls(**{**data, **scores, "postprocessing": chosen, "provenance": Provenance(**data["provenance"]),
                       "recipe": _from_json(Experiment, data["recipe"]), "fusion_weights": weights})
