@@ -91,8 +91,8 @@ def one(variant: str, pretrain: str | None, heads: bool, results: str = "results
             raise SystemExit(f"{_head(pretrain)}: no stored result for {variant} in {results}")
         row.update({"CNN-3RNN val CCC V": round(result.validation.ccc_valence, 3),
                     "CNN-3RNN val CCC A": round(result.validation.ccc_arousal, 3),
-                    "CNN-3RNN best epoch": result.training["best_epoch"],
-                    "CNN-3RNN epochs": result.training["epochs_run"], "commit": result.provenance.git_commit})
+                    "CNN-3RNN best epoch": result.training.best_epoch,
+                    "CNN-3RNN epochs": result.training.epochs_run, "commit": result.provenance.git_commit})
     return [row]
 
 

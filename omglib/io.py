@@ -11,7 +11,10 @@ import json
 import os
 import sys
 import tempfile
+import types
+import typing
 from collections.abc import Iterator
+from dataclasses import fields, is_dataclass
 from pathlib import Path
 from typing import Any
 
@@ -69,3 +72,29 @@ def write_text(path: str | Path, text: str) -> None:
 
 def write_json(path: str | Path, obj: Any) -> None:
     write_text(path, json.dumps(obj, indent=2, sort_keys=True) + "\n")
+
+
+def from_json(cls, data: dict):
+    """The dataclass ``cls`` from the JSON dict ``dataclasses.asdict`` wrote: every field made
+    its declared type again (nested records, tuples, optional records), so a record read back
+    equals the one written. Keys ``cls`` does not declare are ignored (an older file's extras)."""
+    hints = typing.get_type_hints(cls)
+    known = {f.name for f in fields(cls)}
+    return cls(**{k: _typed(hints[k], v) for k, v in data.items() if k in known})
+
+
+def _typed(hint, value):
+    origin, args = typing.get_origin(hint), typing.get_args(hint)
+    if value is None:
+        return None
+    if origin in (typing.Union, types.UnionType):
+        kinds = [a for a in args if a is not type(None)]
+        return _typed(kinds[0], value) if len(kinds) == 1 else value
+    if is_dataclass(hint):
+        return from_json(hint, value)
+    if origin is tuple:
+        kinds = [args[0]] * len(value) if len(args) == 2 and args[1] is Ellipsis else list(args) or [Any] * len(value)
+        return tuple(_typed(k, v) for k, v in zip(kinds, value))
+    if origin is list and args:
+        return [_typed(args[0], v) for v in value]
+    return value

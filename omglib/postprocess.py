@@ -122,11 +122,6 @@ class UtteranceEstimate:
     def to_dict(self) -> dict:
         return asdict(self)
 
-    @classmethod
-    def from_dict(cls, data: dict) -> UtteranceEstimate:
-        choice = {k: tuple(int(w) for w in v) for k, v in data["choice"].items()}
-        return cls(data["aggregate"], PostProcessing(**choice), tuple(float(v) for v in data["fallback"]))
-
 
 def choose(frames: np.ndarray, windows: Windows, truth: np.ndarray, median_windows: tuple[int, ...],
            smoothing_windows: tuple[int, ...], estimate: UtteranceEstimate) -> tuple[PostProcessing, pd.DataFrame]:

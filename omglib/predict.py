@@ -47,7 +47,7 @@ from omglib.data.sequences import landmark_input, windows
 from omglib.data.store import normalise
 from omglib.errors import DataError, OmgError
 from omglib.export import Network
-from omglib.io import atomic_path, write_json
+from omglib.io import atomic_path, from_json, write_json
 from omglib.postprocess import UtteranceEstimate
 from omglib.preprocess.pipeline import IMAGE_SUFFIXES, AlignedFrame, FaceTracker, aligned_frames, expected_frames, \
     landmark_box, truncation
@@ -196,7 +196,7 @@ def utterance_estimate(meta: dict) -> UtteranceEstimate:
     """How the model's run estimated an utterance (recorded in model.pt); a file without the
     record gets each sequence's median, averaged, and no post-processing."""
     recorded = meta.get("utterance_estimate")
-    return UtteranceEstimate.from_dict(recorded) if recorded else UtteranceEstimate()
+    return from_json(UtteranceEstimate, recorded) if recorded else UtteranceEstimate()
 
 
 def utterance_table(segments: pd.DataFrame, frames: list[AlignedFrame], network: Network,

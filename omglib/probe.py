@@ -27,17 +27,19 @@ PENALTIES = tuple(10.0 ** k for k in range(0, 7))  # times the number of trainin
 
 @dataclass(frozen=True)
 class ProbeFit:
-    """What was chosen: the penalty, its validation utterance CCC per penalty, the sizes."""
+    """What was chosen: the penalty, the validation utterance CCC of each penalty tried, the
+    sizes (a floor run's `SeedResult.probe`)."""
 
     penalty: float
-    validation_ccc: dict[float, tuple[float, float]]
+    penalties: tuple[float, ...]  # tried, in order
+    validation_ccc: tuple[tuple[float, float], ...]  # (valence, arousal) of each penalty tried
     features: int
     training_frames: int
 
     @property
     def score(self) -> tuple[float, float]:
         """The validation utterance CCC (valence, arousal) at the chosen penalty."""
-        return self.validation_ccc[self.penalty]
+        return self.validation_ccc[self.penalties.index(self.penalty)]
 
 
 def frame_features(seqs: Sequences) -> np.ndarray:
@@ -116,4 +118,4 @@ def fit_predict(splits: dict[str, Sequences], score: Callable[[np.ndarray], tupl
     best = max(tried, key=lambda p: np.nanmean(tried[p]))
     w = ridge.weights(best)
     frames = {name: ridge.predict(flat[name], w).reshape(shape(name)) for name in splits}
-    return frames, ProbeFit(best, tried, x.shape[1], len(x))
+    return frames, ProbeFit(best, tuple(tried), tuple(tried.values()), x.shape[1], len(x))

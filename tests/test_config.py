@@ -1,6 +1,5 @@
 """Profile overrides (`omg ... --set SECTION.FIELD=VALUE`, a notebook's ``overrides``)."""
 
-import json
 import subprocess
 import sys
 
@@ -11,6 +10,7 @@ from omglib import experiments as X
 from omglib.config import SplitCounts, get_profile, override
 from omglib.errors import OmgError
 from omglib.experiments.pipeline import run_fingerprint, start_of
+from omglib.models.weights import StartingWeights
 
 
 def test_overrides_are_parsed_by_the_fields_types_and_recorded():
@@ -79,7 +79,7 @@ def test_the_paper_profile_refuses_random_vgg_weights_unless_told(smoke_frames, 
     with pytest.raises(OmgError, match=r"omg weights import vgg-face .*--set train.start=random"):
         start_of(paper, "VGG-Face")
     allowed = X.Context.create(get_profile("paper", ["train.start=random"]), smoke_frames, tmp_path, "cpu", progress=False)
-    assert start_of(allowed, "VGG-Face") == (None, {"start": "random", "paper_start": "VGG-Face"})
+    assert start_of(allowed, "VGG-Face") == (None, StartingWeights("random", "VGG-Face"))
     # the record is part of the CNN's fingerprint: a changed start re-runs it
     smoke = X.Context.create(get_profile("smoke"), smoke_frames, tmp_path, "cpu", progress=False)
-    assert json.dumps(start_of(smoke, "VGG-Face")[1]) == '{"start": "random", "paper_start": "VGG-Face"}'
+    assert start_of(smoke, "VGG-Face")[1].identity() == ("random", None)

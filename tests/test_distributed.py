@@ -1,6 +1,5 @@
 """torchrun with 2 CPU processes (gloo): the same step as one process, and `omg run` writing one result."""
 
-import json
 import os
 import socket
 import subprocess
@@ -61,10 +60,9 @@ def test_torchrun_omg_run_writes_one_result(smoke_frames, tmp_path):
     ctx = X.Context.create(get_profile("smoke", ["train.epochs=4", "train.patience=4"]), smoke_frames, results, "cpu",
                            seeds=(0,), progress=False)
     folder = X.folder(ctx, NAME, 0).path
-    metrics = json.loads((folder / "metrics.json").read_text())
-    assert metrics["training"]["processes"] == 2
-    assert metrics["training"]["effective_batch_size"] == 2 * metrics["training"]["batch_size"]
-    assert np.isfinite([metrics["test"]["ccc_valence"], metrics["test"]["ccc_arousal"]]).all()
+    metrics = X.SeedResult.read(folder)
+    assert metrics.training.processes == 2 and metrics.training.effective_batch_size == 2 * metrics.training.batch_size
+    assert np.isfinite([metrics.test.ccc_valence, metrics.test.ccc_arousal]).all()
     assert X.status(ctx, X.get(NAME), 0) == "current"  # one process reads it as its own result
     history = pd.read_csv(folder / "history.csv")
     assert np.isfinite(history["loss"]).all() and history["loss"].iloc[-1] < history["loss"].iloc[0]
@@ -74,8 +72,8 @@ def test_torchrun_omg_run_writes_one_result(smoke_frames, tmp_path):
          "utterances_validation.csv", "utterances_test.csv", "frames_validation.npz", "frames_test.npz",
          "pretrain_history.csv"])
     assert not [p for p in results.rglob("*") if ".tmp" in p.name or "checkpoint" in p.name]
-    cnn = json.loads(next((results / ctx.profile.label() / "cnn").glob("*/seed-0/metrics.json")).read_text())
-    assert cnn["processes"] == 2 and cnn["start"]["start"] == "random"
+    cnn = X.CNNResult.read(next((results / ctx.profile.label() / "cnn").glob("*/seed-0")))
+    assert cnn.processes == 2 and cnn.start.start == "random"
 
 
 def test_torchrun_refuses_data_that_is_not_pre_processed(smoke_data, tmp_path):

@@ -46,8 +46,9 @@ def test_the_floor_is_chosen_on_validation_and_scored_like_a_network(probe_run):
     ctx, summary = probe_run
     assert seed_runs(ctx, X.get(X.LINEAR_PROBE)) == [(ctx.seeds[0], ctx.cnn_seed)]  # closed form: no seeds
     result = X.load(ctx, X.LINEAR_PROBE)
-    tried = result.training["validation_ccc_per_penalty"]
-    assert len(tried) > 1 and result.training["penalty"] == max(map(float, tried), key=lambda p: np.nanmean(tried[f"{p:g}"]))
+    fit = result.probe
+    assert len(fit.penalties) > 1 and result.training is None
+    assert fit.penalty == max(fit.penalties, key=lambda p: np.nanmean(fit.validation_ccc[fit.penalties.index(p)]))
     assert result.postprocessing is not None and np.isfinite(result.test.ccc_valence)
     assert summary.seeds == [ctx.seeds[0]] and not (X.folder(ctx, X.LINEAR_PROBE).path / "model.pt").exists()
     assert X.table(ctx, 3).iloc[0]["experiment"] == X.LINEAR_PROBE
@@ -75,10 +76,8 @@ def test_a_cnn_adapted_to_omg_records_both_stages(smoke_frames, tmp_path):
     run = X.pretrained_cnn(ctx, "vgg16", "affwild2", ctx.cnn_seed)
     history = X.cnn_history(ctx, "vgg16", "affwild2")
     assert history["data"].tolist() == ["affwild2", "omg"] and history["epoch"].tolist() == [1, 2]
-    import json
-
-    metrics = json.loads((run.folder.path / "metrics.json").read_text())
-    assert metrics["best_epoch"] == 1 and metrics["adapted_best_epoch"] == 1 and "adapted_val_frame_ccc_mean" in metrics
+    metrics = X.CNNResult.read(run.folder)
+    assert metrics.best_epoch == 1 and metrics.adapted_best_epoch == 1 and metrics.adapted_val_frame_ccc_mean is not None
     assert not run.folder.checkpoints()  # both stages' checkpoints discarded once the model is saved
     # the CNN without adaptation is another run: the setting is part of its fingerprint
     plain = X.Context.create(get_profile("smoke", ["train.pretrain_epochs=1"]), smoke_frames, tmp_path, "cpu",

@@ -77,6 +77,9 @@ def test_an_experiment_writes_every_seed_and_a_summary(smoke_run):
             assert (folder / name).is_file(), name
         result = X.load(ctx, X.BEST_3RNN, seed)
         assert result.seed == seed and result.provenance.git_commit and result.postprocessing is not None
+        # read back as the records written: the profile, the training facts, the recipe
+        assert result.config == ctx.profile and result.recipe == X.get(X.BEST_3RNN) and result.probe is None
+        assert isinstance(result.training, X.Training) and result.training.epochs_run >= result.training.best_epoch
         assert pd.read_csv(folder / "predictions.csv").columns.tolist() == list(SUBMISSION_COLUMNS)
         lo, hi = result.test.ci_valence
         assert lo - 1e-9 <= result.test.ccc_valence <= hi + 1e-9

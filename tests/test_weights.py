@@ -20,7 +20,7 @@ from omglib import models
 from omglib.errors import OmgError
 from omglib.models.backbones import _VGG_CONV_INDEX
 from omglib.models.weights import (IMAGENET_MEAN, IMAGENET_STD, VGG_FACE_CONVS, VGG_FACE_MEAN, convert_vgg_face,
-                                   import_weights, starting_weights)
+                                   StartingWeights, import_weights, starting_weights)
 
 VGG_FACE_SHAPES = [(64, 3), (64, 64), (128, 64), (128, 128), (256, 128), (256, 256), (256, 256),
                    (512, 256), (512, 512), (512, 512), (512, 512), (512, 512), (512, 512)]
@@ -93,7 +93,7 @@ def test_imported_vgg_face_trunk_equals_the_hand_wired_original(tmp_path):
     early = models.build("CNN-3RNN-3rd-conv_4th-conv_5th-conv", "paper", weights=tmp_path / "vgg-face.pt", tap_pool=2)
     assert torch.equal(early.trunk.vgg.features.get_submodule("10").weight, state["conv3_1.weight"])
     record = starting_weights("VGG-Face", tmp_path / "vgg-face.pt")
-    assert record["start"] == "vgg-face" and record["source_sha256"] == meta["source_sha256"]
+    assert record.start == "vgg-face" and record.source_sha256 == meta["source_sha256"]
 
 
 @pytest.mark.parametrize("backbone,stem,norm", [("resnet50", "conv1", "bn1"), ("densenet121", "features.conv0", "features.norm0")])
@@ -148,8 +148,8 @@ def test_wrong_files_are_refused_naming_the_problem(tmp_path):
 def test_starting_weights_refuses_a_random_vgg_and_names_the_import_command():
     with pytest.raises(OmgError, match=r"omg weights import vgg-face vgg_face_dag.pth --out weights/vgg-face.pt"):
         starting_weights("CNN-3RNN-2nd-pool_last-pool_fc")
-    assert starting_weights("Model-level Fusion + RNN", allow_random=True) == {"start": "random", "paper_start": "VGG-Face"}
-    assert starting_weights("AffWildNet") == {"start": "random", "paper_start": "ImageNet ResNet-50"}
+    assert starting_weights("Model-level Fusion + RNN", allow_random=True) == StartingWeights("random", "VGG-Face")
+    assert starting_weights("AffWildNet") == StartingWeights("random", "ImageNet ResNet-50")
 
 
 def test_cli_weights_import(tmp_path):

@@ -23,7 +23,7 @@ import json
 import logging
 import platform
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import asdict, dataclass, field
 from typing import Any
 from pathlib import Path
 
@@ -32,7 +32,7 @@ import pandas as pd
 
 from omglib import __version__
 from omglib.errors import DataError, OmgError
-from omglib.io import atomic_path, remove_stale_temporaries, write_json, write_text
+from omglib.io import atomic_path, from_json, remove_stale_temporaries, write_json, write_text
 from omglib.parallel import imap_unordered
 from omglib.provenance import code_digest
 
@@ -79,8 +79,7 @@ class StoreMeta:
         path = Path(folder) / "meta.json"
         if not path.is_file():
             return None
-        known = {f.name for f in fields(cls)}
-        return cls(**{k: v for k, v in json.loads(path.read_text()).items() if k in known})
+        return from_json(cls, json.loads(path.read_text()))
 
     def write(self, folder: Path) -> None:
         write_json(Path(folder) / "meta.json", asdict(self))

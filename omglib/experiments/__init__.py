@@ -1,7 +1,7 @@
 """Every row of Tables 3-6 as a named experiment, run over seeds, and the results they write.
 
 - `catalogue`: the experiments (names, tables, members) and the paper's claims;
-- `results`: the results store (layout, fingerprints, the typed `SeedResult` and `Summary`);
+- `results`: the results store (layout, fingerprints, the typed `SeedResult`, `CNNResult` and `Summary`);
 - `pipeline`: one experiment for one seed (CNN pre-training, weight transfer, staged fit, evaluation);
 - `schedule`: every seed of many experiments, in dependency order, in parallel processes;
 - `analysis`: Tables 3-6 and the claims table from the stored results.
@@ -16,8 +16,8 @@ from omglib.experiments.analysis import claims, compare, table, tap_diagnosis, t
 from omglib.experiments.catalogue import (BEST_1RNN, BEST_3RNN, CLAIMS, DECISION_FUSION, EXPERIMENTS, FUSION_RNN,
                                           LINEAR_PROBE, PRETRAIN_NAMES, TABLES, Claim, Experiment, get, table_order, with_members)
 from omglib.experiments.pipeline import cnn_run, pretrained_cnn, run_seed, status, trunk_probe
-from omglib.experiments.results import (Context, RunFolder, Scores, SeedResult, Summary, UtteranceTable, load,
-                                        load_summary, seed_folder as folder)
+from omglib.experiments.results import (CNNResult, Context, RunFolder, Scores, SeedResult, Summary, Training,
+                                        UtteranceTable, load, load_summary, seed_folder as folder)
 from omglib.experiments.schedule import run
 
 
@@ -41,7 +41,8 @@ def cnn_history(ctx: Context, backbone: str, pretrain: str | None, seed: int | N
 
 __all__ = ["BEST_1RNN", "BEST_3RNN", "CLAIMS", "DECISION_FUSION", "EXPERIMENTS", "FUSION_RNN", "LINEAR_PROBE",
            "PRETRAIN_NAMES", "TABLES",
-           "Claim", "Context", "Experiment", "RunFolder", "Scores", "SeedResult", "Summary", "UtteranceTable", "claims", "cnn_history", "compare", "folder",
+           "CNNResult", "Claim", "Context", "Experiment", "RunFolder", "Scores", "SeedResult", "Summary", "Training",
+           "UtteranceTable", "claims", "cnn_history", "compare", "folder",
            "get", "history",
            "load", "load_summary", "pretrained_cnn", "run", "run_seed", "status", "table", "table_order",
            "tap_diagnosis", "trunk_diagnosis", "trunk_probe",

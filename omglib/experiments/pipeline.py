@@ -22,7 +22,6 @@ recipe, seeds, data, code) matches; otherwise it is trained again.
 
 from __future__ import annotations
 
-import json
 import logging
 import time
 from contextlib import nullcontext
@@ -36,16 +35,18 @@ import torch
 from omglib.data.sequences import SequenceDataset, Sequences, cut, landmark_input
 from omglib.errors import OmgError
 from omglib.experiments.catalogue import CNN_OF_BACKBONE, Experiment, get
-from omglib.experiments.results import (Context, FusionWeights, RunFolder, SeedResult, UtteranceTable, ccc_pair,
-                                        code_version, fingerprint, provenance, run_folder, scores_of, write_csv)
+from omglib.experiments.results import (CNNResult, Context, FusionWeights, RunFolder, SeedResult, Training,
+                                        UtteranceTable, ccc_pair, code_version, fingerprint, provenance, run_folder,
+                                        scores_of, write_csv)
 from omglib import distributed, probe
 from omglib.features import cache_features, precomputed_trunks
-from omglib.io import atomic_path, discard, write_json
+from omglib.io import atomic_path, discard
 from omglib.metrics import ccc
 from omglib.models import checkpoint, registry
-from omglib.models.weights import PAPER_START, backbone_of, import_command, starting_weights
+from omglib.models.weights import PAPER_START, StartingWeights, backbone_of, import_command, starting_weights
 from omglib.models.networks import standardise_landmarks, trunks
 from omglib.postprocess import DIMENSIONS, PostProcessing, UtteranceEstimate, choose, decision_fusion
+from omglib.probe import ProbeFit
 from omglib.train import FitSettings, fit, predict
 
 log = logging.getLogger(__name__)
@@ -75,11 +76,11 @@ class CNNRun:
         return ctx.folder / "features" / f"{self.folder.path.parent.name}-seed-{self.seed}" / f"{dataset}-{split}"
 
 
-def start_of(ctx: Context, name: str) -> tuple[Path | None, dict]:
+def start_of(ctx: Context, name: str) -> tuple[Path | None, StartingWeights]:
     """The weights the CNN ``name`` starts from (``train.start``: the paper's VGG-Face / ImageNet
     files from ``train.weights_dir``, or random) and their record for metrics.json and the
     fingerprint. The paper profile refuses a VGG network without VGG-Face (`starting_weights`)."""
-    def make() -> tuple[Path | None, dict]:
+    def make() -> tuple[Path | None, StartingWeights]:
         t = ctx.profile.train
         path = Path(t.weights_dir) / f"{PAPER_START[backbone_of(name)]}.pt"
         path = path if t.start == "paper" and path.is_file() else None
@@ -87,7 +88,7 @@ def start_of(ctx: Context, name: str) -> tuple[Path | None, dict]:
                                   allow_hint="train from random weights with --set train.start=random")
         if t.start == "paper" and path is None:  # ResNet / DenseNet (a VGG network was refused above)
             log.warning("%s: no %s in %s, so it starts from random weights (not the paper's start); %s", name,
-                        record["paper_start"], t.weights_dir, import_command(name))
+                        record.paper_start, t.weights_dir, import_command(name))
         return path, record
 
     return ctx.once(("start", name, ctx.profile.train.start, ctx.profile.train.weights_dir), make)
@@ -103,7 +104,7 @@ def cnn_run(ctx: Context, backbone: str, pretrain: str | None, seed: int, landma
     cnn = ("cnn_seq_len", "cnn_batch_size", "lr_cnn", "pretrain_epochs", "adapt_epochs", "patience", "loss_weights",
            "precision", "augment")
     recipe = {"model": asdict(replace(ctx.profile.model, landmarks=landmarks)), "cnn": {k: getattr(t, k) for k in cnn},
-              "start": {k: v for k, v in start_of(ctx, name)[1].items() if k in ("start", "sha256")}}  # not the path
+              "start": start_of(ctx, name)[1].identity()}
     folder = f"{name.lower()}-{dataset}" + ("" if landmarks else "-no-landmarks")
     return CNNRun(backbone, dataset, seed, RunFolder(ctx.folder / "cnn" / folder / f"seed-{seed}"),
                   fingerprint("cnn", name, dataset, recipe, seed, code_version(), stores), landmarks)
@@ -118,16 +119,12 @@ def _checkpoints(folder: RunFolder, print_: str, *stages: str) -> list[Path]:
     return wanted
 
 
-def _current(folder: RunFolder, print_: str) -> bool:
-    path = folder.metrics
-    return path.is_file() and json.loads(path.read_text()).get("fingerprint") == print_
-
-
 def pretrained_cnn(ctx: Context, backbone: str, pretrain: str | None, seed: int, landmarks: bool = True) -> CNNRun:
     """Train (or re-use) the CNN of ``backbone`` frame by frame on the pre-training data."""
     run = cnn_run(ctx, backbone, pretrain, seed, landmarks)
-    if _current(run.folder, run.fingerprint) and run.weights.is_file():  # shared: --force retrains experiments, not this
-        return run
+    stored = CNNResult.read(run.folder)
+    if stored is not None and stored.fingerprint == run.fingerprint and run.weights.is_file():
+        return run  # shared: --force retrains experiments, not this
     t = ctx.profile.train
     stages = [(run.dataset, t.pretrain_epochs, "checkpoint")]
     if run.dataset != "omg" and t.adapt_epochs:  # then adapted to OMG's faces before it is frozen
@@ -138,7 +135,7 @@ def pretrained_cnn(ctx: Context, backbone: str, pretrain: str | None, seed: int,
     torch.manual_seed(seed)
     weights, start = start_of(ctx, name)
     model = registry.build(name, ctx.profile, weights=weights, landmarks=landmarks)
-    histories, facts = [], {}
+    histories, results = [], []
     for (dataset, epochs, _), resume_from in zip(stages, checkpoints):
         train = SequenceDataset(cut(ctx.store(dataset, "train"), t.cnn_seq_len), augment=t.augment)
         if not histories:
@@ -151,25 +148,20 @@ def pretrained_cnn(ctx: Context, backbone: str, pretrain: str | None, seed: int,
                      desc=f"{name}{'' if landmarks else ' without landmarks'} on {dataset} (seed {seed})")
         done = sum(len(h) for h in histories)  # epochs count on across the stages, so curves run on
         histories.append(result.history.assign(epoch=result.history["epoch"] + done, data=dataset))
-        prefix = "" if dataset == run.dataset else "adapted_"
-        facts |= {f"{prefix}best_epoch": result.best_epoch, f"{prefix}val_frame_ccc_mean": result.best_score,
-                  "train_frames_per_second": result.frames_per_second}
+        results.append(result)
+    first, adapted = results[0], results[1] if len(results) > 1 else None
     _save_model(ctx, model, run.weights, name, {"pre-training": run.dataset, "adapted to": stages[-1][0],
-                                                "seq_len": t.seq_len, "start": start}, seed,
-                {"validation_frame_ccc_mean": facts["val_frame_ccc_mean"]})
+                                                "seq_len": t.seq_len, "start": asdict(start)}, seed,
+                {"validation_frame_ccc_mean": first.best_score})
     write_csv(pd.concat(histories, ignore_index=True), run.folder.history)
-    write_json(run.folder.metrics, {"cnn": name, "data": run.dataset, "seed": seed, "fingerprint": run.fingerprint,
-                                             "start": start, **_batch_facts(t.cnn_batch_size, t.lr_cnn), **facts,
-                                             **asdict(provenance(ctx, time.perf_counter() - tic))})
+    CNNResult(cnn=name, data=run.dataset, seed=seed, fingerprint=run.fingerprint, start=start,
+              batch_size=t.cnn_batch_size, processes=distributed.world(), lr=t.lr_cnn, best_epoch=first.best_epoch,
+              val_frame_ccc_mean=first.best_score, train_frames_per_second=results[-1].frames_per_second,
+              provenance=provenance(ctx, time.perf_counter() - tic),
+              adapted_best_epoch=adapted and adapted.best_epoch,
+              adapted_val_frame_ccc_mean=adapted and adapted.best_score).write(run.folder)
     discard(*checkpoints)
     return run
-
-
-def _batch_facts(batch_size: int, lr: float) -> dict:
-    """How a network was stepped: the batch per process, the processes (torchrun), the
-    effective batch and the learning rate (not scaled with the processes)."""
-    return {"batch_size": batch_size, "processes": distributed.world(),
-            "effective_batch_size": batch_size * distributed.world(), "lr": lr}
 
 
 def _frame_ccc(pred: np.ndarray, sequences: Sequences) -> tuple[float, float]:
@@ -309,14 +301,13 @@ def _train_on_omg(ctx: Context, exp: Experiment, folder: RunFolder, seed: int, c
     stage = _Stage(ctx, exp, model, cnn, cnn_state, seed)
     pretrain_checkpoint, omg_checkpoint = _checkpoints(folder, print_, "pretrain_checkpoint", "checkpoint")
     tic = time.perf_counter()
-    facts = {"strategy": ctx.profile.train.strategy, **_batch_facts(stage.settings.batch_size, stage.settings.lr),
-             "precision": ctx.profile.train.precision, "cnn": str(cnn.folder.path.relative_to(ctx.folder))}
+    pretrained = None
     if exp.pretrain and not exp.is_frame_cnn and not exp.members:
         pre = stage.splits(exp.pretrain, ["train", "validation"])
         result = stage.fit(pre["train"], lambda m: _frame_ccc(stage.predict(pre["validation"]), pre["validation"].sequences),
                            pretrain_checkpoint, f"{exp.name} on {exp.pretrain} (seed {seed})")
         write_csv(result.history, folder.pretrain_history)
-        facts["pretrain_best_epoch"], facts["pretrain_val_frame_ccc_mean"] = result.best_epoch, round(result.best_score, 4)
+        pretrained = result
     splits = stage.splits("omg", ["train", "validation", "test"])
     evaluation = _Evaluation(ctx, splits["train"].sequences)
     val = splits["validation"]
@@ -325,39 +316,38 @@ def _train_on_omg(ctx: Context, exp: Experiment, folder: RunFolder, seed: int, c
     frames = {s: stage.predict(splits[s]) for s in ("validation", "test")}
     write_csv(result.history, folder.history)
     discard(pretrain_checkpoint, omg_checkpoint)
-    facts.update({"epochs_run": len(result.history), "best_epoch": result.best_epoch,
-                  "train_seconds": round(time.perf_counter() - tic, 1),
-                  "train_frames_per_second": round(result.frames_per_second, 1)})
+    facts = Training(ctx.profile.train.strategy, stage.settings.batch_size, distributed.world(), stage.settings.lr,
+                     ctx.profile.train.precision, str(cnn.folder.path.relative_to(ctx.folder)), len(result.history),
+                     result.best_epoch, round(time.perf_counter() - tic, 1), round(result.frames_per_second, 1),
+                     pretrained and pretrained.best_epoch, pretrained and round(pretrained.best_score, 4))
     return model, frames, splits, evaluation, facts
 
 
 def _record(ctx: Context, exp: Experiment, folder: RunFolder, seed: int, cnn_seed: int | None, print_: str,
-            groups: dict[str, pd.DataFrame], raw: dict, final: dict, tic: float, **extra) -> SeedResult:
+            groups: dict[str, pd.DataFrame], raw: dict, final: dict, tic: float, empty: dict[str, int] | None = None,
+            training: Training | None = None, probe: ProbeFit | None = None,
+            postprocessing: PostProcessing | None = None, fusion_weights: FusionWeights | None = None) -> SeedResult:
     """Write the utterance tables and predictions of one run; returns its record (the caller
-    writes it last, after the model file)."""
+    writes it last, after the model file). ``empty``: each split's utterances without a frame."""
     for split in ("validation", "test"):
         UtteranceTable.write(folder, split, groups[split], raw[split], final[split])
     truth = {s: groups[s][["video", "utterance", *DIMENSIONS]] for s in groups}
-    result = SeedResult(
-        experiment=exp.name, model=exp.model, recipe=exp, profile=ctx.profile.name, seed=seed, cnn_seed=cnn_seed,
-        fingerprint=print_, test=scores_of(truth["test"], final["test"], ctx, seed),
-        test_raw=scores_of(truth["test"], raw["test"], ctx, seed),
-        validation=scores_of(truth["validation"], final["validation"], ctx, seed),
-        validation_raw=scores_of(truth["validation"], raw["validation"], ctx, seed),
-        training=extra.get("training", {}), postprocessing=extra.get("postprocessing"),
-        fusion_weights=extra.get("fusion_weights"), utterances_without_frames=extra.get("empty", {}),
-        provenance=provenance(ctx, time.perf_counter() - tic), config=ctx.profile.to_dict())
-    return result
+    scores = {f"{s}{'_raw' if stage is raw else ''}": scores_of(truth[s], stage[s], ctx, seed, (empty or {}).get(s, 0))
+              for s in ("test", "validation") for stage in (final, raw)}
+    return SeedResult(experiment=exp.name, model=exp.model, recipe=exp, profile=ctx.profile.name, seed=seed,
+                      cnn_seed=cnn_seed, fingerprint=print_, **scores, training=training, probe=probe,
+                      postprocessing=postprocessing, fusion_weights=fusion_weights,
+                      provenance=provenance(ctx, time.perf_counter() - tic), config=ctx.profile)
 
 
 def _run_trained(ctx: Context, exp: Experiment, folder: RunFolder, seed: int, cnn_seed: int, print_: str, tic: float) -> SeedResult:
     model, frames, splits, evaluation, facts = _train_on_omg(ctx, exp, folder, seed, cnn_seed, print_)
     result = _evaluate(ctx, exp, folder, seed, cnn_seed, print_, tic, frames, splits["validation"].sequences,
-                       splits["test"].sequences, evaluation, facts)
+                       splits["test"].sequences, evaluation, training=facts)
     scores = {f"{split}_{k}": getattr(getattr(result, split), k) for split in ("test", "validation")
               for k in ("ccc_valence", "ccc_arousal", "ci_valence", "ci_arousal")}
-    recipe = {**asdict(exp), "cnn_seed": cnn_seed, "strategy": facts["strategy"], "seq_len": ctx.profile.train.seq_len,
-              "start": start_of(ctx, CNN_OF_BACKBONE[exp.backbone])[1]}
+    recipe = {**asdict(exp), "cnn_seed": cnn_seed, "strategy": facts.strategy, "seq_len": ctx.profile.train.seq_len,
+              "start": asdict(start_of(ctx, CNN_OF_BACKBONE[exp.backbone])[1])}
     _save_model(ctx, model, folder.model, exp.name, recipe, seed, scores,
                 replace(evaluation.plain, choice=result.postprocessing))
     result.write(folder)  # last: a run is complete only when its metrics.json is there
@@ -366,7 +356,7 @@ def _run_trained(ctx: Context, exp: Experiment, folder: RunFolder, seed: int, cn
 
 def _evaluate(ctx: Context, exp: Experiment, folder: RunFolder, seed: int, cnn_seed: int | None, print_: str, tic: float,
               frames: dict[str, np.ndarray], val: Sequences, test: Sequences, evaluation: _Evaluation,
-              facts: dict) -> SeedResult:
+              **facts) -> SeedResult:
     """Step 4: post-processing chosen on validation, utterance estimates of validation and test
     from the per-frame predictions ``frames``, their tables and the run's record (not yet written)."""
     t = ctx.profile.train
@@ -379,7 +369,7 @@ def _evaluate(ctx: Context, exp: Experiment, folder: RunFolder, seed: int, cnn_s
         raw[split], empty[split] = evaluation.estimates(frames[split], seqs)
         final[split], _ = evaluation.estimates(frames[split], seqs, choice)
     return _record(ctx, exp, folder, seed, cnn_seed, print_, {"validation": val.groups, "test": test.groups}, raw, final,
-                   tic, training=facts, postprocessing=choice, empty=empty)
+                   tic, empty, postprocessing=choice, **facts)
 
 
 def _run_probe(ctx: Context, exp: Experiment, folder: RunFolder, seed: int, print_: str, tic: float) -> SeedResult:
@@ -387,12 +377,8 @@ def _run_probe(ctx: Context, exp: Experiment, folder: RunFolder, seed: int, prin
     seqs = {s: cut(ctx.store("omg", s), ctx.profile.train.seq_len) for s in ("train", "validation", "test")}
     evaluation = _Evaluation(ctx, seqs["train"])
     frames, fit_ = probe.fit_predict(seqs, lambda f: evaluation.ccc(f, seqs["validation"]))
-    facts = {"strategy": "ridge regression (closed form)", "penalty": fit_.penalty, "features": fit_.features,
-             "training_frames": fit_.training_frames,
-             "validation_ccc_per_penalty": {f"{p:g}": v for p, v in fit_.validation_ccc.items()},
-             "train_seconds": round(time.perf_counter() - tic, 1)}
     result = _evaluate(ctx, exp, folder, seed, None, print_, tic, frames, seqs["validation"], seqs["test"], evaluation,
-                       facts)
+                       probe=fit_)
     result.write(folder)
     return result
 

@@ -18,7 +18,6 @@ import functools
 import hashlib
 import json
 import platform
-import typing
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 
@@ -32,10 +31,12 @@ from omglib.data.store import FrameStore
 from omglib.distributed import resolve_device
 from omglib.errors import OmgError
 from omglib.experiments.catalogue import Experiment, get
-from omglib.io import atomic_path, write_json
+from omglib.io import atomic_path, from_json, write_json
 from omglib.metrics import (DIMENSIONS, ccc, interval, mse, omg_ccc, omg_ccc_per_video, pcc, quadrant_mse,
                             resampled_ccc)
+from omglib.models.weights import StartingWeights
 from omglib.postprocess import PostProcessing
+from omglib.probe import ProbeFit
 from omglib.provenance import code_digest
 
 DATASET_HINTS = {"omg": "the OMG-Emotion videos", "affwild2": "Aff-Wild2", "affwild": "Aff-Wild"}
@@ -229,30 +230,33 @@ class Scores:
     n_videos: int
     n_utterances: int
     quadrant_mse: list[dict] = field(default_factory=list)
+    without_frames: int = 0  # utterances with no usable frame (they got the training mean)
 
     @property
     def scored(self) -> bool:
         return not np.isnan(self.ccc_mean)
 
     @classmethod
-    def unscored(cls, truth: pd.DataFrame) -> Scores:
+    def unscored(cls, truth: pd.DataFrame, without_frames: int = 0) -> Scores:
         """The record of an unlabelled split (the test set without labels): predicted, never scored."""
-        counts = {"n_videos": int(truth["video"].nunique()), "n_utterances": len(truth)}
+        counts = {"n_videos": int(truth["video"].nunique()), "n_utterances": len(truth), "without_frames": without_frames}
         return cls(**{f.name: (np.nan, np.nan) if f.name.startswith("ci_") else np.nan
                       for f in fields(cls) if f.name not in (*counts, "quadrant_mse")}, **counts)
 
     @classmethod
-    def of(cls, truth: pd.DataFrame, estimates: np.ndarray, reps: int = 1000, seed: int = 0) -> Scores:
+    def of(cls, truth: pd.DataFrame, estimates: np.ndarray, reps: int = 1000, seed: int = 0,
+           without_frames: int = 0) -> Scores:
         """Scores of (G, 2) ``estimates`` against ``truth`` (video, utterance, valence, arousal);
         `unscored` when the truth has no labels."""
         if truth[list(DIMENSIONS)].isna().all().all():
-            return cls.unscored(truth)
+            return cls.unscored(truth, without_frames)
         pred = truth[["video", "utterance"]].assign(valence=estimates[:, 0], arousal=estimates[:, 1])
         final, per_video = omg_ccc(truth, pred), omg_ccc_per_video(truth, pred)
         out: dict = {"ccc_valence": final["valence"], "ccc_arousal": final["arousal"],
                      "ccc_mean": (final["valence"] + final["arousal"]) / 2,
                      "ccc_per_video_valence": per_video["valence"], "ccc_per_video_arousal": per_video["arousal"],
-                     "n_videos": int(truth["video"].nunique()), "n_utterances": len(truth)}
+                     "n_videos": int(truth["video"].nunique()), "n_utterances": len(truth),
+                     "without_frames": without_frames}
         va = truth[list(DIMENSIONS)].to_numpy(np.float64)
         by_video = resampled_ccc(va, estimates, reps, seed, clusters=truth["video"].to_numpy())
         by_utterance = resampled_ccc(va, estimates, reps, seed)
@@ -263,23 +267,9 @@ class Scores:
         out["quadrant_mse"] = quadrant_mse(truth[list(DIMENSIONS)].to_numpy(), estimates).reset_index().to_dict(orient="records")
         return cls(**out)
 
-    @classmethod
-    def from_dict(cls, data: dict) -> Scores:
-        return _from_json(cls, {f.name: data[f.name] for f in fields(cls)})
-
-
-def _from_json(cls, data: dict):
-    """``cls`` from its JSON dict, each field typed as a tuple made one again (JSON has lists)."""
-    hints = typing.get_type_hints(cls)
-
-    def is_tuple(hint) -> bool:
-        return typing.get_origin(hint) is tuple or any(typing.get_origin(a) is tuple for a in typing.get_args(hint))
-
-    return cls(**{k: tuple(v) if isinstance(v, list) and is_tuple(hints[k]) else v for k, v in data.items()})
-
-
 class _Record:
-    """A dataclass stored as one JSON file (``FILE``) in a folder; `read` gives None when absent."""
+    """A dataclass stored as one JSON file (``FILE``) in a folder; `read` gives None when absent,
+    or when the file was written by an older omglib (a field missing: the run is re-made)."""
 
     FILE = ""
 
@@ -289,11 +279,58 @@ class _Record:
     @classmethod
     def read(cls, folder: Path):
         path = Path(folder) / cls.FILE
-        return cls._decode(json.loads(path.read_text())) if path.is_file() else None
+        if not path.is_file():
+            return None
+        try:
+            return from_json(cls, json.loads(path.read_text()))
+        except TypeError:  # a field it now has is missing
+            return None
 
-    @classmethod
-    def _decode(cls, data: dict):
-        return _from_json(cls, data)
+
+@dataclass(frozen=True)
+class Training:
+    """How a network was trained: on its pre-training data's frame labels first (when it is),
+    then on OMG, with the batch per process and the processes (torchrun) that stepped it."""
+
+    strategy: str  # "frozen" or "end-to-end"
+    batch_size: int
+    processes: int
+    lr: float  # not scaled with the processes
+    precision: str
+    cnn: str  # the CNN run it started from, under the profile's results folder
+    epochs_run: int
+    best_epoch: int
+    train_seconds: float
+    train_frames_per_second: float
+    pretrain_best_epoch: int | None = None
+    pretrain_val_frame_ccc_mean: float | None = None
+
+    @property
+    def effective_batch_size(self) -> int:
+        return self.batch_size * self.processes
+
+
+@dataclass(frozen=True)
+class CNNResult(_Record):
+    """A CNN pre-trained frame by frame (`omglib.experiments.pipeline.CNNRun`): metrics.json.
+    ``adapted_*`` are set when it was then adapted to OMG's faces before being frozen."""
+
+    FILE = "metrics.json"
+
+    cnn: str
+    data: str
+    seed: int
+    fingerprint: str
+    start: StartingWeights
+    batch_size: int
+    processes: int
+    lr: float
+    best_epoch: int
+    val_frame_ccc_mean: float
+    train_frames_per_second: float
+    provenance: Provenance
+    adapted_best_epoch: int | None = None
+    adapted_val_frame_ccc_mean: float | None = None
 
 
 @dataclass(frozen=True)
@@ -313,12 +350,12 @@ class SeedResult(_Record):
     test_raw: Scores
     validation: Scores
     validation_raw: Scores
-    training: dict  # strategy, lr, epochs run, best epoch, frames/s, CNN used
+    training: Training | None  # a trained network (None: the linear probe, decision fusion)
+    probe: ProbeFit | None  # the linear probe only: its penalty, chosen on validation
     postprocessing: PostProcessing | None  # chosen on validation (None: decision fusion fuses its members' estimates)
     fusion_weights: FusionWeights | None  # decision fusion only
-    utterances_without_frames: dict
     provenance: Provenance
-    config: dict
+    config: Profile
 
     @property
     def scored_split(self) -> str:
@@ -333,16 +370,6 @@ class SeedResult(_Record):
     @property
     def reported_raw(self) -> Scores:
         return self.test_raw if self.test.scored else self.validation_raw
-
-    @classmethod
-    def _decode(cls, data: dict) -> SeedResult | None:
-        if "test" not in data or set(data.get("provenance", {})) != {f.name for f in fields(Provenance)}:
-            return None  # written by an older omglib: re-run
-        scores = {k: Scores.from_dict(data[k]) for k in ("test", "test_raw", "validation", "validation_raw")}
-        chosen = data["postprocessing"] and _from_json(PostProcessing, data["postprocessing"])
-        weights = data["fusion_weights"] and FusionWeights(**data["fusion_weights"])
-        return cls(**{**data, **scores, "postprocessing": chosen, "provenance": Provenance(**data["provenance"]),
-                      "recipe": _from_json(Experiment, data["recipe"]), "fusion_weights": weights})
 
 
 def seed_runs(ctx: Context, exp: Experiment) -> list[tuple[int, int]]:
@@ -521,8 +548,8 @@ def load(ctx: Context, name: str, seed: int | None = None) -> SeedResult | None:
     return SeedResult.read(seed_folder(ctx, name, seed))
 
 
-def scores_of(truth: pd.DataFrame, estimates: np.ndarray, ctx: Context, seed: int) -> Scores:
-    return Scores.of(truth, estimates, ctx.profile.train.bootstrap, seed)
+def scores_of(truth: pd.DataFrame, estimates: np.ndarray, ctx: Context, seed: int, without_frames: int = 0) -> Scores:
+    return Scores.of(truth, estimates, ctx.profile.train.bootstrap, seed, without_frames)
 
 
 def ccc_pair(truth: np.ndarray, estimates: np.ndarray) -> tuple[float, float]:

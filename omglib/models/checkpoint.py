@@ -24,7 +24,7 @@ from torch import nn
 
 from omglib.config import ModelConfig, PreprocessConfig
 from omglib.errors import OmgError
-from omglib.io import atomic_path, write_text
+from omglib.io import atomic_path, from_json, write_text
 from omglib.postprocess import UtteranceEstimate
 
 FORMAT = "omglib-model"
@@ -121,7 +121,7 @@ def _scores_lines(scores: dict) -> list[str]:
 def _estimate_line(recorded: dict | None) -> str:
     if recorded is None:
         return "not recorded (each sequence's median, averaged over the utterance, no post-processing)"
-    e = UtteranceEstimate.from_dict(recorded)
+    e = from_json(UtteranceEstimate, recorded)
     return (f"each sequence's {e.aggregate}, averaged over the utterance; median filter {e.choice.median_window}, "
             f"smoothing over neighbouring utterances {e.choice.smoothing_window} (valence, arousal; chosen on "
             f"validation); an utterance without a face gets the training mean {tuple(round(v, 4) for v in e.fallback)}")

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+from dataclasses import dataclass
 from pathlib import Path
 
 import torch
@@ -148,10 +149,24 @@ def import_command(model_name: str) -> str:
     return f"omg weights import {kind} {KINDS[kind][2]} --out weights/{kind}.pt"
 
 
+@dataclass(frozen=True)
+class StartingWeights:
+    """What a CNN starts from, recorded in its metrics.json, its model card and its fingerprint."""
+
+    start: str  # "vgg-face", "resnet50", "densenet121", "file" (a weights file of unknown origin) or "random"
+    paper_start: str  # what the paper starts it from
+    file: str | None = None
+    sha256: str | None = None  # of the file
+    source_sha256: str | None = None  # of the published file it was converted from
+
+    def identity(self) -> tuple[str, str | None]:
+        """What decides the weights (not where the file lies): a fingerprint's part."""
+        return self.start, self.sha256
+
+
 def starting_weights(model_name: str, weights: str | Path | None = None, allow_random: bool = False,
-                     allow_hint: str = "allow random weights explicitly") -> dict:
-    """What ``model_name`` starts from, as a record for metrics.json and the result's fingerprint:
-    ``{"start": "vgg-face" | "resnet50" | "densenet121" | "file" | "random", "paper_start", ...}``.
+                     allow_hint: str = "allow random weights explicitly") -> StartingWeights:
+    """What ``model_name`` starts from: ``weights`` (a file `omg weights import` wrote) or random.
 
     The paper fine-tunes VGG-Face for every VGG network: without ``weights`` such a network is
     refused unless ``allow_random``; the error names the import command (and ``allow_hint``).
@@ -163,10 +178,10 @@ def starting_weights(model_name: str, weights: str | Path | None = None, allow_r
             raise OmgError(f"{model_name} starts from VGG-Face in the paper and no weights were given: convert the "
                            f"published file with `{import_command(model_name)}` and pass weights/vgg-face.pt, "
                            f"or {allow_hint} (not the paper's start)")
-        return {"start": "random", "paper_start": paper}
+        return StartingWeights("random", paper)
     path = Path(weights)
     stored = read_weights_file(path, f" (make it with `{import_command(model_name)}`)")
     meta = stored.get(START_KEY, {}) if isinstance(stored, dict) else {}
-    return {"start": meta.get("start", "file"), "paper_start": paper, "file": str(path.resolve()),
-            "sha256": file_digest(path), **({"source_sha256": meta["source_sha256"]} if meta else {})}
+    return StartingWeights(meta.get("start", "file"), paper, str(path.resolve()), file_digest(path),
+                           meta.get("source_sha256"))
 
