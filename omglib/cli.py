@@ -176,10 +176,17 @@ def _cmd_run(args: argparse.Namespace) -> None:
     from omglib.reporting import format_table
 
     if args.list:
+        from omglib.experiments import catalogue
+
         for number, rows in experiments.TABLES.items():
             print(f"Table {number}:")
             for e in rows:
                 print(f"  {e.name}")
+        print(f"\nAny other experiment by its name: {catalogue.GRAMMAR}\n"
+              f"  NETWORK  a network of `omg models`, a multi-RNN with any taps\n"
+              f"  TAG      {', '.join(catalogue.TAGS)} (default Aff-Wild2, with landmarks)\n"
+              f"  FIELD    a setting of the profile's train or model section: {', '.join(catalogue.SETTING_SECTIONS)}\n"
+              "e.g.\n" + "\n".join(f"  omg run \"{e}\"" for e in catalogue.EXAMPLES))
         return
     if not args.names and not args.table:
         raise OmgError("name an experiment (`omg run --list` shows them) or a table (--table 3)")
@@ -401,9 +408,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     run = commands.add_parser("run", help="train and evaluate experiments (rows of Tables 3-6), re-using current results",
                               parents=[_experiment_options()])
-    run.add_argument("names", nargs="*", metavar="NAME", help="experiment names, e.g. 'CNN-3RNN-2nd-pool_last-pool_fc'")
+    run.add_argument("names", nargs="*", metavar="NAME",
+                     help="experiment names, e.g. 'CNN-3RNN-2nd-pool_last-pool_fc' or 'CNN-3RNN (Aff-Wild, seq_len=40)'")
     run.add_argument("--table", type=int, action="append", choices=NETWORK_TABLES, help="run a whole table (repeatable)")
-    run.add_argument("--list", action="store_true", help="list the experiments of every table")
+    run.add_argument("--list", action="store_true", help="list the experiments of every table and the names' grammar")
     run.set_defaults(func=_cmd_run)
 
     evaluate = commands.add_parser("evaluate", help="score predictions in the official format against an OMG CSV")

@@ -477,16 +477,18 @@ def claims_display(claims):
     """The claims table as the book prints it: the verdict first, with this book's mean
     difference (its 95% paired video-cluster interval) beside the paper's, so that a reader sees
     them without scrolling a narrow column; then the two experiments (short names,
-    `claims_legend`), valence and arousal side by side, the p-value and the diagnostic."""
+    `claims_legend`), valence and arousal side by side, the p-value and the diagnostic ("–"
+    where the paper reports no such difference: a reader's own row)."""
+    signed = lambda x: "–" if np.isnan(x) else f"{x:+.3f}"
     rows = []
     for _, r in claims.iterrows():
         raw = " (raw)" if r["post_processing"] else ""
         rows.append({"claim": r["claim"], "verdict": r["verdict"],
                      "book mean [95% interval]": f"{r['difference']:+.3f} [{r['low']:+.3f}, {r['high']:+.3f}]",
-                     "paper mean": f"{r['paper difference']:+.3f}",
+                     "paper mean": signed(r["paper difference"]),
                      "better vs worse": f"{short_name(r['better'])} vs {short_name(r['than'])}{raw}",
-                     "paper V": f"{r['paper difference V']:+.3f}", "book V": f"{r['difference V']:+.3f}",
-                     "paper A": f"{r['paper difference A']:+.3f}", "book A": f"{r['difference A']:+.3f}",
+                     "paper V": signed(r["paper difference V"]), "book V": f"{r['difference V']:+.3f}",
+                     "paper A": signed(r["paper difference A"]), "book A": f"{r['difference A']:+.3f}",
                      "p": p_value(r["p_value"]), "why it may differ": r.get("diagnostic") or "–"})
     return pd.DataFrame(rows).set_index("claim")
 
@@ -504,9 +506,10 @@ def p_value(p: float) -> str:
     return "< 0.001" if p < 0.001 else f"{p:.3f}"
 
 
-def claims_table(ctx, source: str, keyword: str = ""):
-    """The claims that a chapter's table (``source``, e.g. "Table 5") tests, computed."""
-    return claims_display(experiments.claims(ctx, source, keyword))
+def claims_table(ctx, source: str, keyword: str = "", extra=()):
+    """The claims that a chapter's table (``source``, e.g. "Table 5") tests, then ``extra``
+    (`omglib.experiments.catalogue.against_best` of a reader's rows), computed."""
+    return claims_display(experiments.claims(ctx, source, keyword, tuple(extra)))
 
 
 FINDINGS = ("top", "top_ccc", "bottom", "bottom_ccc", "paper_top", "agree", "floor", "verdicts")

@@ -78,3 +78,19 @@ def test_no_page_has_a_serious_or_critical_accessibility_violation(site, tmp_pat
                           cwd=book.REPO, capture_output=True, text=True, timeout=900)
     assert done.returncode == 0, done.stdout[-4000:] + done.stderr[-2000:]
     assert "0 serious or critical" in done.stdout
+
+
+def test_chapter_06_takes_a_readers_tap_set_and_judges_it_against_the_papers_best(site, smoke_data, smoke_frames,
+                                                                                   tmp_path):
+    """papermill -p tap_sets: the new row is trained (the paper's are re-used), tabled, plotted
+    and given its claim and its diagnosis."""
+    chapter = next(n for n in book.notebooks() if n.name.startswith("06_"))
+    parameters = {"profile": "smoke", "data_root": str(smoke_data[0]), "frames": str(smoke_frames),
+                  "results": str(site.html.parents[2] / "results"), "device": "cpu",
+                  "tap_sets": [["4th-conv", "last-pool", "fc"]]}
+    book.execute(chapter, tmp_path / chapter.name, parameters, progress=False)
+    shown = "".join(str(o.get("data", {}).get("text/plain", "")) + str(o.get("data", {}).get("text/html", ""))
+                    for c in json.loads((tmp_path / chapter.name).read_text())["cells"] for o in c.get("outputs", []))
+    assert "4th-conv_last-pool_fc" in shown  # its row and its tap diagnosis
+    assert "the paper&#x27;s best beats CNN-3RNN-4th-conv_last-pool_fc" in shown or \
+        "the paper's best beats CNN-3RNN-4th-conv_last-pool_fc" in shown

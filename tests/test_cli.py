@@ -19,6 +19,9 @@ def test_help_lists_the_subcommands():
     (["synth", "--profile", "huge", "--out", "x"], "invalid choice: 'huge'"),
     (["data", "summary", "--data-root", "/nonexistent/omg"], "/nonexistent/omg: no such folder"),
     (["figure", "va-grid", "--out", "grid.txt"], "use a .png, .pdf or .svg"),
+    (["run", "CNN-3RNN (sq_len=40)"], "unknown setting 'sq_len'; settings: seq_len, batch_size"),
+    (["run", "CNN-3RNN-99th-conv_last-pool_fc"], "unknown VGG tap '99th-conv': use e.g. 3rd-conv"),
+    (["run", "CNN-3RNN (Aff Wild)"], "unknown tag 'Aff Wild'; tags: Aff-Wild, from scratch"),
 ])
 def test_user_mistakes_exit_2_with_one_line(args, message, tmp_path):
     result = omg(*args, cwd=tmp_path)

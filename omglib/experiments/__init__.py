@@ -1,6 +1,6 @@
 """Every row of Tables 3-6 as a named experiment, run over seeds, and the results they write.
 
-- `catalogue`: the experiments (names, tables, members) and the paper's claims;
+- `catalogue`: the experiments (names, tables, members; any other by its name, `parse`) and the paper's claims;
 - `results`: the results store (layout, fingerprints, the typed `SeedResult`, `CNNResult` and `Summary`);
 - `pipeline`: one experiment for one seed (CNN pre-training, weight transfer, staged fit, evaluation);
 - `schedule`: every seed of many experiments, in dependency order, in parallel processes;
@@ -14,7 +14,8 @@ import pandas as pd
 
 from omglib.experiments.analysis import claims, compare, table, tap_diagnosis, trunk_diagnosis, verdict
 from omglib.experiments.catalogue import (BEST_1RNN, BEST_3RNN, CLAIMS, DECISION_FUSION, EXPERIMENTS, FUSION_RNN,
-                                          LINEAR_PROBE, PRETRAIN_NAMES, TABLES, Claim, Experiment, get, table_order, with_members)
+                                          LINEAR_PROBE, PRETRAIN_NAMES, TABLES, Claim, Experiment, against_best, get,
+                                          parse, table_order, tap_set, with_members)
 from omglib.experiments.pipeline import cnn_run, pretrained_cnn, run_seed, status, trunk_probe
 from omglib.experiments.results import (CNNResult, Context, RunFolder, Scores, SeedResult, Summary, Training,
                                         UtteranceTable, load, load_summary, seed_folder as folder)
@@ -41,10 +42,10 @@ def cnn_history(ctx: Context, backbone: str, pretrain: str | None, seed: int | N
 
 __all__ = ["BEST_1RNN", "BEST_3RNN", "CLAIMS", "DECISION_FUSION", "EXPERIMENTS", "FUSION_RNN", "LINEAR_PROBE",
            "PRETRAIN_NAMES", "TABLES",
-           "CNNResult", "Claim", "Context", "Experiment", "RunFolder", "Scores", "SeedResult", "Summary", "Training",
+           "CNNResult", "Claim", "Context", "against_best", "Experiment", "RunFolder", "Scores", "SeedResult", "Summary", "Training",
            "UtteranceTable", "claims", "cnn_history", "compare", "folder",
-           "get", "history",
-           "load", "load_summary", "pretrained_cnn", "run", "run_seed", "status", "table", "table_order",
+           "get", "history", "parse",
+           "load", "load_summary", "pretrained_cnn", "run", "run_seed", "status", "table", "table_order", "tap_set",
            "tap_diagnosis", "trunk_diagnosis", "trunk_probe",
            "utterances",
            "verdict", "with_members"]

@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from omglib.experiments.catalogue import CLAIMS, LINEAR_PROBE, PRETRAIN_NAMES, TABLES, Claim, get
+from omglib.experiments.catalogue import CLAIMS, LINEAR_PROBE, PRETRAIN_NAMES, TABLES, Claim, Experiment, get
 from omglib import paper
 from omglib.experiments.results import Context, load_summary, seed_predictions, seed_runs, run_folder
 from omglib.metrics import DIMENSIONS, ccc, paired_bootstrap
@@ -19,13 +19,14 @@ from omglib.metrics import DIMENSIONS, ccc, paired_bootstrap
 VERDICTS = ("holds", "does not hold", "cannot tell at this size")
 
 
-def table(ctx: Context, number: int, post_processed: bool = True) -> pd.DataFrame:
-    """Table ``number`` (3-6): one row per experiment with CCC V/A/mean (mean over seeds),
+def table(ctx: Context, number: int, post_processed: bool = True, extra: tuple[Experiment, ...] = ()) -> pd.DataFrame:
+    """Table ``number`` (3-6), with the ``extra`` rows a reader asked for after the paper's: one
+    row per experiment with CCC V/A/mean (mean over seeds),
     their standard deviations across seeds, 95% video-cluster intervals, the raw (not
     post-processed) means and, for frame CNNs whose pre-training was shared, the spread over
     CNN pre-training seeds. NaN where an experiment has not run."""
     rows = []
-    for exp in TABLES[number]:
+    for exp in [*TABLES[number], *(e for e in extra if e not in TABLES[number])]:
         s = load_summary(ctx, exp.name)
         row = {"experiment": exp.name, "model": exp.model, "pretrain": PRETRAIN_NAMES[exp.pretrain],
                "landmarks": exp.landmarks, "seeds": len(s.seeds) if s else 0}
@@ -66,19 +67,23 @@ def verdict(low: float, high: float) -> str:
 
 
 def paper_difference(claim: Claim) -> tuple[float, float, float]:
-    """The paper's (V, A, mean) difference for ``claim`` on the real OMG test set."""
+    """The paper's (V, A, mean) difference for ``claim`` on the real OMG test set (NaN for a
+    row the paper does not report)."""
+    if claim.better not in paper.CCC or claim.than not in (paper.CCC_RAW if claim.post_processing else paper.CCC):
+        return (np.nan,) * 3
     better = np.array(paper.CCC[claim.better])
     than = np.array((paper.CCC_RAW if claim.post_processing else paper.CCC)[claim.than])
     d = better - than
     return float(d[0]), float(d[1]), float(d.mean())
 
 
-def claims(ctx: Context, source: str | None = None, keyword: str = "") -> pd.DataFrame:
+def claims(ctx: Context, source: str | None = None, keyword: str = "", extra: tuple[Claim, ...] = ()) -> pd.DataFrame:
     """One row per claim of the paper (those of table ``source``, e.g. "Table 5", whose wording
-    holds ``keyword``, when given): the paper's difference (V, A, mean), this book's (V, A, and
-    their mean with its 95% video-cluster interval and p-value; means over seeds), and the verdict."""
+    holds ``keyword``, when given), then the ``extra`` claims a reader's rows make: the paper's
+    difference (V, A, mean; NaN where it has none), this book's (V, A, and their mean with its
+    95% video-cluster interval and p-value; means over seeds), and the verdict."""
     rows = []
-    for claim in CLAIMS:
+    for claim in (*CLAIMS, *extra):
         if (source and claim.source != source) or keyword not in claim.claim:
             continue
         printed = paper_difference(claim)
@@ -115,8 +120,8 @@ def trunk_diagnosis(ctx: Context) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["linear probe of", "validation CCC V", "validation CCC A"]).set_index("linear probe of")
 
 
-def tap_diagnosis(ctx: Context) -> pd.DataFrame:
-    """Table 5's tap sets, each with the linear probe of its taps of the shared VGG-Face trunk
+def tap_diagnosis(ctx: Context, extra: tuple[Experiment, ...] = ()) -> pd.DataFrame:
+    """Table 5's tap sets (and the CNN-3RNNs of ``extra``), each with the linear probe of its taps of the shared VGG-Face trunk
     (`pipeline.trunk_probe`, pixels only), whether the network reads the landmarks (they join
     at the FC, so only tap sets with ``fc`` do) and the network's own validation CCC (first
     seed): a tap set whose features hold nothing linear and that never sees the landmarks has
@@ -125,14 +130,14 @@ def tap_diagnosis(ctx: Context) -> pd.DataFrame:
     from omglib.experiments.results import load
 
     run = cnn_run(ctx, "vgg16", "affwild2", ctx.cnn_seed)
-    networks = [e for e in TABLES[5] if not e.is_probe]
+    networks = [e for e in TABLES[5] if not e.is_probe] + [e for e in extra if e not in TABLES[5]]
     if not run.weights.is_file():
         return pd.DataFrame(columns=["tap set"]).set_index("tap set")
     tap_sets = [features_needed([e.model], ctx.profile) for e in networks]
     rows = []
     for exp, taps, (probe_v, probe_a) in zip(networks, tap_sets, trunk_probe(ctx, run, *tap_sets)):
         own = load(ctx, exp.name, ctx.seeds[0])
-        rows.append({"tap set": exp.model.removeprefix("CNN-3RNN-"), "reads the landmarks": "fc-input" in taps,
+        rows.append({"tap set": exp.name.removeprefix("CNN-3RNN-"), "reads the landmarks": "fc-input" in taps,
                      "probe of its taps V": probe_v, "probe of its taps A": probe_a,
                      "network V": own.validation.ccc_valence if own else np.nan,
                      "network A": own.validation.ccc_arousal if own else np.nan})

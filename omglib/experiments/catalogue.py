@@ -1,23 +1,37 @@
-"""The catalogue: every row of Tables 3-6 as a named experiment, and the paper's claims.
+"""The catalogue: every row of Tables 3-6 as a named experiment, any other one by its name,
+and the paper's claims.
 
 An experiment is a network of the registry plus a recipe: which data its CNN was pre-trained
-on (Aff-Wild2 by default, as in Table 3; Aff-Wild; or none, "from scratch") and whether the
-landmarks are an input (Table 6). Fusion rows name the experiments they fuse. The linear
-probe (`omglib.probe`) is no network of the paper: it is each table's floor.
+on (Aff-Wild2 by default, as in Table 3; Aff-Wild; or none, "from scratch"), whether the
+landmarks are an input (Table 6), and any training or model setting it changes from the
+profile's. Its name says all of it, in one grammar (`parse`)::
+
+    NETWORK [(TAG, TAG, ..., FIELD=VALUE, ...)]
+
+NETWORK is any network of the registry (any tap set: "CNN-3RNN-4th-conv_last-pool_fc"), TAG is
+"Aff-Wild", "from scratch" or "no landmarks", FIELD a field of `TrainConfig` or `ModelConfig`
+("seq_len=40", "aggregate=mean", "loss_weights=1,0"). The paper's rows are names in it. Fusion
+rows fuse the CNN-1RNN and CNN-3RNN of their own recipe. The linear probe (`omglib.probe`) is
+no network of the paper: it is each table's floor.
 """
 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 
+from omglib.config import ModelConfig, TrainConfig, get_profile, override
 from omglib.errors import OmgError
 from omglib.paper import BEST_1RNN, BEST_3RNN, DECISION_FUSION, FUSION_RNN, NETWORK_TABLES
 from omglib.models import registry
 
 LINEAR_PROBE = "Linear probe (floor)"
 PRETRAIN_NAMES = {"affwild2": "Aff-Wild2", "affwild": "Aff-Wild", None: "from scratch"}
+NO_LANDMARKS = "no landmarks"
 CNN_OF_BACKBONE = {"vgg16": "VGG-Face", "resnet50": "ResNet-50", "densenet121": "DenseNet-121"}
+# what an experiment's FIELD=VALUE may set: a recipe's own fields (landmarks and pre-training are tags)
+SETTING_SECTIONS = {**{f.name: "train" for f in fields(TrainConfig)},
+                    **{f.name: "model" for f in fields(ModelConfig) if f.name != "landmarks"}}
 
 
 @dataclass(frozen=True)
@@ -28,14 +42,21 @@ class Experiment:
     pretrain: str | None = "affwild2"  # "affwild2", "affwild" or None (CNN trained on OMG only)
     landmarks: bool = True
     members: tuple[str, ...] = ()  # experiments fused (decision level) or whose branches start a model-level fusion
+    settings: tuple[str, ...] = ()  # "field=value" changed from the profile's, sorted (`parse` spells them)
 
     @property
     def name(self) -> str:
         if self.is_probe:
             return self.model
         tags = [] if self.pretrain == "affwild2" else [PRETRAIN_NAMES[self.pretrain]]
-        tags += [] if self.landmarks else ["no landmarks"]
+        tags += [] if self.landmarks else [NO_LANDMARKS]
+        tags += list(self.settings)
         return self.model + (f" ({', '.join(tags)})" if tags else "")
+
+    @property
+    def overrides(self) -> tuple[str, ...]:
+        """Its settings as `omglib.config.override` takes them ("train.seq_len=40")."""
+        return tuple(f"{SETTING_SECTIONS[s.partition('=')[0]]}.{s}" for s in self.settings)
 
     @property
     def slug(self) -> str:
@@ -63,12 +84,13 @@ class Experiment:
         return self.model not in (DECISION_FUSION, LINEAR_PROBE)
 
 
-def _variant(model: str, pretrain: str | None = "affwild2", landmarks: bool = True) -> Experiment:
+def _variant(model: str, pretrain: str | None = "affwild2", landmarks: bool = True,
+             settings: tuple[str, ...] = ()) -> Experiment:
     """``model`` under a recipe; fusion rows fuse the CNN-1RNN and CNN-3RNN of the same recipe."""
     members = ()
     if model in (DECISION_FUSION, *registry.FUSIONS):
-        members = tuple(Experiment(m, pretrain, landmarks).name for m in (BEST_1RNN, BEST_3RNN))
-    return Experiment(model, pretrain, landmarks, members)
+        members = tuple(Experiment(m, pretrain, landmarks, (), settings).name for m in (BEST_1RNN, BEST_3RNN))
+    return Experiment(model, pretrain, landmarks, members, settings)
 
 
 _FLOOR = [Experiment(LINEAR_PROBE)]
@@ -82,13 +104,90 @@ TABLES: dict[int, list[Experiment]] = dict(zip(NETWORK_TABLES, (
 EXPERIMENTS: dict[str, Experiment] = {e.name: e for rows in TABLES.values() for e in rows}
 
 
+TAGS = {PRETRAIN_NAMES["affwild"]: "affwild", PRETRAIN_NAMES[None]: None, PRETRAIN_NAMES["affwild2"]: "affwild2",
+        NO_LANDMARKS: NO_LANDMARKS}
+GRAMMAR = "NETWORK [(TAG, ..., FIELD=VALUE, ...)]"
+EXAMPLES = ("CNN-3RNN-4th-conv_last-pool_fc", f"{BEST_1RNN} (Aff-Wild, no landmarks, seq_len=40)",
+            f"{BEST_3RNN} (aggregate=mean)", f"{BEST_3RNN} (loss_weights=1,0)", f"{FUSION_RNN} (from scratch)")
+
+
 def get(name: str) -> Experiment:
-    """The experiment called ``name`` (its name or its slug)."""
+    """The experiment called ``name``: a catalogue row (by its name or its slug) or any name of
+    the grammar (`parse`)."""
     for e in EXPERIMENTS.values():
         if name in (e.name, e.slug):
             return e
-    raise OmgError(f"unknown experiment {name!r}: `omg run --list` shows them (e.g. {BEST_3RNN!r}, "
-                   f"'{BEST_3RNN} (Aff-Wild)', '{FUSION_RNN} (no landmarks)')")
+    return parse(name)
+
+
+def parse(name: str) -> Experiment:
+    """The experiment ``name`` spells (the module's grammar); a bad network, tag, field or value
+    is one `OmgError` listing what is valid."""
+    match = re.fullmatch(r"\s*([^()]+?)\s*(?:\(([^()]*)\))?\s*", name)
+    if match is None:
+        raise OmgError(f"experiment {name!r}: write {GRAMMAR}, e.g. {EXAMPLES[1]!r}")
+    model, inside = _network(match.group(1), name), match.group(2) or ""
+    if model == LINEAR_PROBE and inside.strip():
+        raise OmgError(f"experiment {name!r}: the linear probe takes no tags or settings")
+    pretrain, landmarks, settings = "affwild2", True, {}
+    for item in _items(inside, name):
+        if item in TAGS:
+            if item == NO_LANDMARKS:
+                landmarks = False
+            else:
+                pretrain = TAGS[item]
+        else:
+            field, value = (part.strip() for part in item.split("=", 1))
+            settings[field] = _setting(field, value, name)
+    return _variant(model, pretrain, landmarks, tuple(f"{k}={v}" for k, v in sorted(settings.items())))
+
+
+def _network(model: str, name: str) -> str:
+    """The registry's network ``model``, a multi-RNN spelled with its taps (the default ones too)."""
+    if model in (LINEAR_PROBE, DECISION_FUSION) or model in registry.FRAME_CNNS or model in registry.CNN_RNNS \
+            or model in registry.FUSIONS:
+        return model
+    try:
+        if (parsed := registry.parse_multi_rnn(model)) is not None:
+            return f"{parsed[0]}-{'_'.join(parsed[1])}"
+    except OmgError as error:
+        raise OmgError(f"experiment {name!r}: {error}") from None
+    raise OmgError(f"experiment {name!r}: unknown network {model!r}; networks: {', '.join(registry.FRAME_CNNS)}, "
+                   f"{', '.join(registry.CNN_RNNS)}, {', '.join(registry.MULTI_RNN)} (with taps, e.g. "
+                   f"CNN-3RNN-4th-conv_last-pool_fc), {', '.join(registry.FUSIONS)}, {DECISION_FUSION} (`omg models`)")
+
+
+def _items(inside: str, name: str) -> list[str]:
+    """The tags and settings inside the parentheses; a value may hold commas ("loss_weights=1,0")."""
+    items: list[str] = []
+    for part in (p.strip() for p in inside.split(",")):
+        if part in TAGS or "=" in part:
+            items.append(part)
+        elif part and items and "=" in items[-1]:
+            items[-1] += "," + part
+        elif part or inside.strip():
+            raise OmgError(f"experiment {name!r}: unknown tag {part!r}; tags: {', '.join(TAGS)}; settings: "
+                           f"FIELD=VALUE with FIELD one of {', '.join(SETTING_SECTIONS)}")
+    return items
+
+
+def _setting(field: str, value: str, name: str) -> str:
+    """``value`` checked against ``field``'s type and spelled as the name records it."""
+    if field not in SETTING_SECTIONS:
+        raise OmgError(f"experiment {name!r}: unknown setting {field!r}; settings: {', '.join(SETTING_SECTIONS)} "
+                       "(pre-training and landmarks are tags)")
+    key = f"{SETTING_SECTIONS[field]}.{field}"
+    try:
+        changed = override(get_profile("smoke"), [f"{key}={value}"])
+    except OmgError as error:
+        raise OmgError(f"experiment {name!r}: {str(error).removeprefix('--set ')}") from None
+    return changed.overrides[0].partition("=")[2]
+
+
+def tap_set(asked: str | list[str] | tuple[str, ...]) -> Experiment:
+    """A CNN-3RNN reading the taps ``asked`` (["4th-conv", "last-pool", "fc"]), or the
+    experiment a whole name ``asked`` spells (any network, any recipe)."""
+    return get(asked if isinstance(asked, str) else f"CNN-3RNN-{'_'.join(asked)}")
 
 
 def table_order(tables: list[int]) -> list[Experiment]:
@@ -127,6 +226,12 @@ class Claim:
     source: str  # where the paper makes it
     post_processing: bool = False
     diagnostic: str = ""  # where the book computes why its verdict or size may depart from the paper's
+
+
+def against_best(exp: Experiment, source: str) -> Claim:
+    """The claim a reader's row of table ``source`` makes: the paper's best network (CNN-3RNN)
+    scores above it."""
+    return Claim(f"the paper's best beats {exp.name}", BEST_3RNN, exp.name, source)
 
 
 _LOW, _MID = "CNN-3RNN-3rd-conv_4th-conv_5th-conv", "CNN-3RNN-7th-conv_8th-conv_9th-conv"

@@ -23,6 +23,7 @@ recipe, seeds, data, code) matches; otherwise it is trained again.
 from __future__ import annotations
 
 import logging
+import re
 import time
 from contextlib import nullcontext
 from dataclasses import asdict, dataclass, replace
@@ -94,18 +95,35 @@ def start_of(ctx: Context, name: str) -> tuple[Path | None, StartingWeights]:
     return ctx.once(("start", name, ctx.profile.train.start, ctx.profile.train.weights_dir), make)
 
 
+# the settings a CNN's frame-by-frame pre-training reads (the rest only shape what is built on it)
+CNN_TRAIN = ("cnn_seq_len", "cnn_batch_size", "lr_cnn", "pretrain_epochs", "adapt_epochs", "patience", "loss_weights",
+             "precision", "augment", "start", "weights_dir")
+HEAD_MODEL = ("gru_hidden", "gru_dropout", "fusion_hidden")
+
+
+def cnn_settings(settings: tuple[str, ...]) -> tuple[str, ...]:
+    """The experiment settings ("section.field=value") that change its CNN: an experiment with
+    others shares the profile's CNN."""
+    def reaches_cnn(setting: str) -> bool:
+        section, _, field = setting.partition("=")[0].partition(".")
+        return field in CNN_TRAIN if section == "train" else field not in HEAD_MODEL
+
+    return tuple(s for s in settings if reaches_cnn(s))
+
+
 def cnn_run(ctx: Context, backbone: str, pretrain: str | None, seed: int, landmarks: bool = True) -> CNNRun:
     """Where the CNN of ``backbone`` pre-trained on ``pretrain`` with ``seed``, with or without
-    the landmarks as an input, lives (trained or not)."""
+    the landmarks as an input, lives (trained or not), under ``ctx``'s CNN settings."""
+    ctx = ctx.with_settings(cnn_settings(ctx.settings))
     dataset = pretrain or "omg"
     stores = [ctx.store_print(dataset, s) for s in ("train", "validation")]
     name = CNN_OF_BACKBONE[backbone]
     t = ctx.profile.train
-    cnn = ("cnn_seq_len", "cnn_batch_size", "lr_cnn", "pretrain_epochs", "adapt_epochs", "patience", "loss_weights",
-           "precision", "augment")
-    recipe = {"model": asdict(replace(ctx.profile.model, landmarks=landmarks)), "cnn": {k: getattr(t, k) for k in cnn},
+    model = {k: v for k, v in asdict(replace(ctx.profile.model, landmarks=landmarks)).items() if k not in HEAD_MODEL}
+    recipe = {"model": model, "cnn": {k: getattr(t, k) for k in CNN_TRAIN if k not in ("start", "weights_dir")},
               "start": start_of(ctx, name)[1].identity()}
-    folder = f"{name.lower()}-{dataset}" + ("" if landmarks else "-no-landmarks")
+    folder = "-".join([f"{name.lower()}-{dataset}", *([] if landmarks else ["no-landmarks"]),
+                       *(re.sub(r"[^a-z0-9]+", "-", s.partition(".")[2].lower()).strip("-") for s in ctx.settings)])
     return CNNRun(backbone, dataset, seed, RunFolder(ctx.folder / "cnn" / folder / f"seed-{seed}"),
                   fingerprint("cnn", name, dataset, recipe, seed, code_version(), stores), landmarks)
 
@@ -121,6 +139,7 @@ def _checkpoints(folder: RunFolder, print_: str, *stages: str) -> list[Path]:
 
 def pretrained_cnn(ctx: Context, backbone: str, pretrain: str | None, seed: int, landmarks: bool = True) -> CNNRun:
     """Train (or re-use) the CNN of ``backbone`` frame by frame on the pre-training data."""
+    ctx = ctx.with_settings(cnn_settings(ctx.settings))
     run = cnn_run(ctx, backbone, pretrain, seed, landmarks)
     stored = CNNResult.read(run.folder)
     if stored is not None and stored.fingerprint == run.fingerprint and run.weights.is_file():
@@ -429,6 +448,7 @@ def _run_decision_fusion(ctx: Context, exp: Experiment, folder: RunFolder, seed:
 
 def run_fingerprint(ctx: Context, exp: Experiment, seed: int, cnn_seed: int) -> str:
     """Everything that decides one run's numbers: recipe, profile, seeds, code, data, members."""
+    ctx = ctx.with_settings(exp.overrides)
     members = [run_fingerprint(ctx, get(m), seed, cnn_seed) for m in exp.members]
     stores = {s: ctx.store_print("omg", s) for s in ("train", "validation", "test")}
     cnn = cnn_run(ctx, exp.backbone, exp.pretrain, cnn_seed, exp.landmarks).fingerprint if exp.trained else None
@@ -448,6 +468,7 @@ def run_seed(ctx: Context, name: str, seed: int, cnn_seed: int | None = None) ->
     """One run of experiment ``name``: re-used when current, else trained. Members (fusions)
     must have run for the same seed first (`omglib.experiments.schedule` orders them)."""
     exp = get(name)
+    ctx = ctx.with_settings(exp.overrides)
     cnn_seed = ctx.cnn_seed if cnn_seed is None else cnn_seed
     folder = run_folder(ctx, exp, seed, cnn_seed)
     print_ = run_fingerprint(ctx, exp, seed, cnn_seed)

@@ -18,14 +18,14 @@ import functools
 import hashlib
 import json
 import platform
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import torch
 
-from omglib.config import Profile
+from omglib.config import Profile, override
 from omglib.data.omg import SUBMISSION_COLUMNS, write_omg_csv
 from omglib.data.store import FrameStore
 from omglib.distributed import resolve_device
@@ -45,7 +45,9 @@ DATASET_HINTS = {"omg": "the OMG-Emotion videos", "affwild2": "Aff-Wild2", "affw
 @dataclass
 class Context:
     """Where and how experiments run: the profile, the FrameStores, the results root, the
-    device and the training seeds."""
+    device and the training seeds. `with_settings` gives one experiment's context: the profile
+    with the experiment's own settings (`Experiment.overrides`), its results still under the
+    profile's folder."""
 
     profile: Profile
     frames: Path  # FrameStore root: omg/, affwild2/, affwild/ (as `omg preprocess` writes it)
@@ -55,6 +57,8 @@ class Context:
     progress: bool = True
     force: bool = False
     workers: int = 1  # processes for independent trainings (`omglib.experiments.schedule`)
+    base: Profile | None = None  # the profile naming the results folder, when ``profile`` has an experiment's settings
+    settings: tuple[str, ...] = ()  # those settings ("train.seq_len=40")
     _once: dict = field(default_factory=dict, init=False, repr=False, compare=False)  # facts read once (`once`); a replace() starts afresh
 
     @classmethod
@@ -70,7 +74,18 @@ class Context:
 
     @property
     def folder(self) -> Path:
-        return self.results / self.profile.label()  # an overridden profile's results never mix with its own
+        return self.results / (self.base or self.profile).label()  # an overridden profile's results never mix with its own
+
+    def with_settings(self, settings: tuple[str, ...]) -> Context:
+        """This context with ``settings`` on the profile (`omglib.config.override`), the results
+        folder and the facts read once (keyed by all that names them) shared."""
+        if settings == self.settings:
+            return self
+        base = self.base or self.profile
+        ctx = replace(self, profile=override(base, settings) if settings else base, base=base if settings else None,
+                      settings=settings)
+        ctx._once = self._once
+        return ctx
 
     @property
     def cnn_seed(self) -> int:

@@ -22,7 +22,7 @@ from queue import Queue
 from omglib import distributed
 from omglib.errors import OmgError
 from omglib.experiments.catalogue import Experiment, get, with_members
-from omglib.experiments.pipeline import cache, features_needed, pretrained_cnn, run_seed, status
+from omglib.experiments.pipeline import cache, cnn_settings, features_needed, pretrained_cnn, run_seed, status
 from omglib.experiments.results import (Context, SeedResult, Summary, cnn_seed_runs, run_folder, runs_of,
                                         seed_runs, summarise)
 from omglib.parallel import process_pool
@@ -40,12 +40,13 @@ class Job:
     seed: int
     cnn_seed: int
     landmarks: bool = True  # a CNN job: with the landmarks as an input, or without (Table 6)
+    settings: tuple[str, ...] = ()  # a CNN job: the experiments' settings that reach their CNN (`cnn_settings`)
 
     @property
     def label(self) -> str:
         if self.kind == "cnn":
             return (f"CNN {self.name}{'' if self.landmarks else ' without landmarks'} on {self.pretrain or 'omg'} "
-                    f"(seed {self.cnn_seed})")
+                    f"(seed {self.cnn_seed}{''.join(', ' + s for s in self.settings)})")
         cnn = f", CNN seed {self.cnn_seed}" if self.cnn_seed != self.seed else ""
         return f"{self.name} (seed {self.seed}{cnn})"
 
@@ -54,11 +55,12 @@ def plan(ctx: Context, chosen: list[Experiment]) -> dict[Job, set[Job]]:
     """Every job the experiments ``chosen`` (and their members) need -> the jobs it waits for."""
     graph: dict[Job, set[Job]] = {}
     for exp in with_members(chosen):
-        for seed, cnn_seed in runs_of(ctx, exp):
+        for seed, cnn_seed in runs_of(ctx.with_settings(exp.overrides), exp):
             job = Job("run", exp.name, exp.pretrain, seed, cnn_seed)
             needs = {Job("run", m, exp.pretrain, seed, cnn_seed) for m in exp.members}
             if exp.trained:
-                cnn = Job("cnn", exp.backbone, exp.pretrain, cnn_seed, cnn_seed, exp.landmarks)
+                cnn = Job("cnn", exp.backbone, exp.pretrain, cnn_seed, cnn_seed, exp.landmarks,
+                          cnn_settings(exp.overrides))
                 graph.setdefault(cnn, set())
                 needs.add(cnn)
             graph[job] = needs
@@ -78,6 +80,7 @@ def _work(ctx: Context, job: Job, users: list[Experiment], threads: int | None) 
     if job.kind == "run":
         run_seed(ctx, job.name, job.seed, job.cnn_seed)
     else:
+        ctx = ctx.with_settings(job.settings)
         cnn = pretrained_cnn(ctx, job.name, job.pretrain, job.cnn_seed, job.landmarks)
         distributed.barrier()  # under torchrun: rank 0 has written the CNN the others read next
         if ctx.profile.train.strategy == "frozen":  # cache once, before the heads that read it run side by side
@@ -146,6 +149,8 @@ def _run_parallel(ctx: Context, graph: dict[Job, set[Job]], users: dict, finish,
 
 def summary(ctx: Context, exp: Experiment) -> Summary:
     """Summarise the stored runs of ``exp`` (all of its seeds must have run)."""
+    ctx = ctx.with_settings(exp.overrides)
+
     def read(runs: list[tuple[int, int]]) -> tuple[list[Path], list[SeedResult]]:
         folders = [run_folder(ctx, exp, seed, cnn_seed) for seed, cnn_seed in runs]
         results = [SeedResult.read(f) for f in folders]

@@ -1,0 +1,67 @@
+"""Experiments by name: the paper's rows and any other network and recipe in the same grammar."""
+
+import re
+from dataclasses import replace
+
+import pytest
+
+from omglib import experiments as X
+from omglib.errors import OmgError
+from omglib.experiments.catalogue import parse
+from omglib.experiments.pipeline import cnn_run, run_fingerprint
+
+
+def test_every_paper_row_is_a_name_of_the_grammar():
+    for name, exp in X.EXPERIMENTS.items():
+        if not exp.is_probe:
+            assert parse(name) == exp and parse(name).name == name
+
+
+def test_a_name_is_spelled_one_way_and_its_fusions_carry_its_recipe():
+    exp = X.get("CNN-1RNN (seq_len=40, no landmarks, Aff-Wild)")
+    assert exp.name == "CNN-1RNN-2nd-pool_last-pool_fc (Aff-Wild, no landmarks, seq_len=40)"
+    assert (exp.pretrain, exp.landmarks, exp.overrides) == ("affwild", False, ("train.seq_len=40",))
+    assert X.get(exp.name) == exp and exp.slug == "cnn-1rnn-2nd-pool-last-pool-fc-aff-wild-no-landmarks-seq-len-40"
+    weighted = X.get("CNN-3RNN (loss_weights=1,0)")
+    assert weighted.settings == ("loss_weights=1.0,0.0",) and X.get(weighted.name) == weighted
+    fusion = X.get(f"{X.FUSION_RNN} (from scratch, aggregate=mean)")
+    assert fusion.members == (f"{X.BEST_1RNN} (from scratch, aggregate=mean)", f"{X.BEST_3RNN} (from scratch, aggregate=mean)")
+
+
+@pytest.mark.parametrize("name,message", [
+    ("Foo", "unknown network 'Foo'; networks: VGG-Face"),
+    ("CNN-3RNN-fc_fc_fc", "CNN-3RNN takes 3 different taps"),
+    ("CNN-3RNN (seq_len=forty)", "train.seq_len takes an integer"),
+    ("CNN-3RNN (aggregate=max)", "train.aggregate takes one of median, mean"),
+    ("CNN-3RNN (landmarks=false)", "unknown setting 'landmarks'"),
+    ("CNN-3RNN (seq_len=40", "write NETWORK [(TAG, ..., FIELD=VALUE, ...)]"),
+])
+def test_a_bad_name_says_what_is_valid(name, message):
+    with pytest.raises(OmgError, match=re.escape(message)):
+        X.get(name)
+
+
+def test_a_setting_changes_its_own_fingerprint_and_its_cnn_only_if_the_cnn_reads_it(smoke_run):
+    ctx, _ = smoke_run
+    best = X.get(X.BEST_3RNN)
+    longer = X.get(f"{X.BEST_3RNN} (seq_len=8)")
+    assert run_fingerprint(ctx, longer, 0, ctx.cnn_seed) != run_fingerprint(ctx, best, 0, ctx.cnn_seed)
+    for settings in ((), longer.overrides, ("model.gru_hidden=4",)):  # the heads' settings share the profile's CNN
+        assert cnn_run(ctx.with_settings(settings), "vgg16", "affwild2", 0) == cnn_run(ctx, "vgg16", "affwild2", 0)
+    own = cnn_run(ctx.with_settings(("train.lr_cnn=0.01",)), "vgg16", "affwild2", 0)
+    assert own.folder.path.name == "seed-0" and own.folder.path.parent.name == "vgg-face-affwild2-lr-cnn-0-01"
+    assert own.fingerprint != cnn_run(ctx, "vgg16", "affwild2", 0).fingerprint
+
+
+def test_an_experiment_outside_the_catalogue_trains_and_scores_like_a_row(smoke_run):
+    ctx, _ = smoke_run
+    ctx = replace(ctx, seeds=(0,))
+    name = "CNN-3RNN-4th-conv_last-pool_fc (seq_len=8)"
+    summary = X.run(ctx, [name])[name]
+    result = X.load(ctx, name)
+    assert summary.experiment == name and summary.seeds == [0] and result.recipe == X.get(name)
+    assert result.config.train.seq_len == 8 and "train.seq_len=8" in result.config.overrides
+    assert result.training.cnn == X.load(ctx, X.BEST_3RNN).training.cnn  # the profile's CNN, shared
+    assert (ctx.folder / X.get(name).slug / "seed-0" / "model.pt").is_file()
+    assert X.status(ctx, X.get(X.BEST_3RNN), 0) == "current"  # the paper's row is untouched
+    assert X.status(ctx, X.get(name), 0) == "current"
