@@ -224,8 +224,9 @@ def paired_bootstrap(y_true, pred_a, pred_b, reps: int = 1000, seed: int = 0, cl
     """Is A's CCC different from B's on the same utterances? Both are scored on the same
     resamples (videos when ``clusters`` is given, else utterances). With (N, K) truth the
     compared number is the mean CCC over the K dimensions ((V + A) / 2); rows of (S, N, ...)
-    predictions are seeds, averaged. Returns the difference, its 95% interval, and a two-sided
-    p-value (the share of resamples whose difference falls on the other side of 0, doubled)."""
+    predictions are seeds, averaged. Returns the difference, its 95% interval, its standard
+    error over the resamples, and a two-sided p-value (the share of resamples whose difference
+    falls on the other side of 0, doubled)."""
     t, a = _stacked(y_true, pred_a)
     _, b = _stacked(y_true, pred_b)
     w = resample_weights(len(t), reps, seed, clusters)
@@ -233,4 +234,5 @@ def paired_bootstrap(y_true, pred_a, pred_b, reps: int = 1000, seed: int = 0, cl
     observed = float((_weighted_ccc(t, a, np.ones((1, len(t)))) - _weighted_ccc(t, b, np.ones((1, len(t))))).mean())
     other_side = np.mean(diffs <= 0) if observed > 0 else np.mean(diffs >= 0)
     low, high = interval(diffs)
-    return {"difference": observed, "low": low, "high": high, "p_value": float(min(1.0, 2 * other_side))}
+    return {"difference": observed, "low": low, "high": high, "se": float(diffs.std(ddof=1)),
+            "p_value": float(min(1.0, 2 * other_side))}

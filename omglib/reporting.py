@@ -474,22 +474,28 @@ def short_name(name: str) -> str:
 
 
 def claims_display(claims):
-    """The claims table as the book prints it: the verdict first, with this book's mean
-    difference (its 95% paired video-cluster interval) beside the paper's, so that a reader sees
-    them without scrolling a narrow column; then the two experiments (short names,
-    `claims_legend`), valence and arousal side by side, the p-value and the diagnostic ("–"
+    """The claims table as the book prints it: the verdict of the claims judged together (Holm)
+    first, with this book's mean difference (its uncorrected 95% paired video-cluster interval)
+    beside the paper's, so that a reader sees them without scrolling a narrow column; then the
+    verdict of the claim alone, the smallest difference this test size detects (80% power) and
+    the test videos the paper's difference would need, the two experiments (short names,
+    `claims_legend`), valence and arousal side by side, the p-values and the diagnostic ("–"
     where the paper reports no such difference: a reader's own row)."""
     signed = lambda x: "–" if np.isnan(x) else f"{x:+.3f}"
     rows = []
     for _, r in claims.iterrows():
         raw = " (raw)" if r["post_processing"] else ""
-        rows.append({"claim": r["claim"], "verdict": r["verdict"],
+        needed = r["videos for the paper's"]
+        rows.append({"claim": r["claim"], "verdict": r["verdict_holm"],
                      "book mean [95% interval]": f"{r['difference']:+.3f} [{r['low']:+.3f}, {r['high']:+.3f}]",
-                     "paper mean": signed(r["paper difference"]),
+                     "paper mean": signed(r["paper difference"]), "alone": r["verdict"],
+                     "detectable": f"{r['detectable']:.3f}",
+                     "videos for the paper's": "–" if np.isnan(needed) else f"{needed:,.0f}",
                      "better vs worse": f"{short_name(r['better'])} vs {short_name(r['than'])}{raw}",
                      "paper V": signed(r["paper difference V"]), "book V": f"{r['difference V']:+.3f}",
                      "paper A": signed(r["paper difference A"]), "book A": f"{r['difference A']:+.3f}",
-                     "p": p_value(r["p_value"]), "why it may differ": r.get("diagnostic") or "–"})
+                     "p": p_value(r["p_value"]), "p (Holm)": p_value(r["p_holm"]),
+                     "why it may differ": r.get("diagnostic") or "–"})
     return pd.DataFrame(rows).set_index("claim")
 
 
@@ -499,6 +505,14 @@ def claims_legend(claims) -> str:
     shown = {short_name(n).partition(" (")[0]: n.partition(" (")[0] for n in names}
     return "Names: " + "; ".join(f"**{s}** = {n}" for s, n in shown.items() if s != n) + \
         ". (raw): the same experiment before post-processing. Differences: better minus worse, CCC."
+
+
+def size_note(claim) -> str:
+    """What a claim's test size can tell (a row of `omglib.experiments.claims`), as a phrase."""
+    needed = claim["videos for the paper's"]
+    paper_needs = "the paper reports no such difference" if np.isnan(needed) else \
+        f"the paper's difference would need {needed:,.0f} test videos"
+    return f"this size detects {claim['detectable']:.3f}; {paper_needs}"
 
 
 def p_value(p: float) -> str:

@@ -223,18 +223,23 @@ def test_claims_table_reads_with_short_names_and_v_a_side_by_side():
                             "better": BEST_3RNN, "than": "CNN-1RNN-2nd-pool_last-pool_fc", "post_processing": False,
                             "paper difference V": 0.02, "paper difference A": 0.01, "paper difference": 0.015,
                             "difference V": -0.05, "difference A": 0.03, "difference": -0.01, "low": -0.04, "high": 0.02,
-                            "p_value": 0.0, "verdict": "cannot tell at this size"},
+                            "p_value": 0.0, "verdict": "cannot tell at this size", "p_holm": 0.0,
+                            "verdict_holm": "cannot tell at this size", "detectable": 0.05, "videos for the paper's": 1200.0},
                            {"claim": "post-processing helps", "comparison": f"{BEST_3RNN} vs {BEST_3RNN} without post-processing",
                             "better": BEST_3RNN, "than": BEST_3RNN, "post_processing": True,
                             "paper difference V": 0.03, "paper difference A": 0.02, "paper difference": 0.025,
                             "difference V": 0.01, "difference A": 0.02, "difference": 0.015, "low": 0.01, "high": 0.02,
-                            "p_value": 0.44, "verdict": "holds"}])
+                            "p_value": 0.04, "verdict": "holds", "p_holm": 0.08, "verdict_holm": "cannot tell at this size",
+                            "detectable": 0.01, "videos for the paper's": np.nan}])
     shown = reporting.claims_display(claims)
     row = shown.loc["CNN-3RNN beats CNN-1RNN"]
     assert list(shown.columns[:3]) == ["verdict", "book mean [95% interval]", "paper mean"]  # seen without scrolling
     assert row["better vs worse"] == "3RNN P2-P5-FC vs 1RNN P2-P5-FC"
     assert (row["paper V"], row["book V"], row["paper A"], row["book A"]) == ("+0.020", "-0.050", "+0.010", "+0.030")
     assert row["p"] == "< 0.001" and shown.loc["post-processing helps", "better vs worse"].endswith("(raw)")
+    judged = shown.loc["post-processing helps"]  # alone it holds; judged with the page's other claims it cannot tell
+    assert (judged["verdict"], judged["alone"], judged["p (Holm)"]) == ("cannot tell at this size", "holds", "0.080")
+    assert (row["detectable"], row["videos for the paper's"], judged["videos for the paper's"]) == ("0.050", "1,200", "–")
     legend = reporting.claims_legend(claims)
     assert "**3RNN P2-P5-FC** = CNN-3RNN-2nd-pool_last-pool_fc" in legend and "**1RNN P2-P5-FC**" in legend
 
@@ -254,3 +259,16 @@ def test_table_findings_name_the_best_and_weakest_rows_and_count_those_above_the
     assert (found["top"], found["top_ccc"], found["bottom"]) == (BEST_3RNN, "0.600 / 0.500", "VGG-Face")
     assert found["floor"] == "1 of the 2 networks beat the linear floor (mean CCC 0.450)"
     assert found["paper_top"].startswith(BEST_3RNN) and found["agree"] == "the same row"
+
+
+def test_claims_judged_together_and_the_size_that_would_tell():
+    from omglib.experiments.analysis import detectable, holm, videos_needed
+
+    np.testing.assert_allclose(holm([0.01, 0.04, 0.03]), [0.03, 0.06, 0.06])  # step-down: 3p, then 2p, then p, monotone
+    np.testing.assert_allclose(holm([0.2]), [0.2])
+    assert detectable(0.01) == pytest.approx(0.028, abs=1e-3)  # (1.96 + 0.84) standard errors
+    assert videos_needed(100, 0.01, detectable(0.01)) == 100  # detectable now: this size
+    assert videos_needed(100, 0.01, detectable(0.01) / 2) == 400  # half the difference: four times the videos
+    assert np.isnan(videos_needed(100, 0.01, float("nan")))
+    note = reporting.size_note({"detectable": 0.0456, "videos for the paper's": 1200.0})
+    assert note == "this size detects 0.046; the paper's difference would need 1,200 test videos"

@@ -167,7 +167,7 @@ def test_every_table_row_is_an_experiment_with_members_first():
 
 
 @pytest.mark.parametrize("argv, message", [
-    (["run", "No Such Net", "--frames", "nowhere", "--data-root", "nowhere"], "unknown experiment"),
+    (["run", "No Such Net", "--frames", "nowhere", "--data-root", "nowhere"], "unknown network 'No Such Net'"),
     (["run", X.BEST_3RNN, "--data-root", "no/such/folder"], "no such folder"),
     (["evaluate", "--predictions", "no.csv", "--truth", "no.csv"], "no.csv"),
 ])

@@ -3,10 +3,15 @@
 A table row is an experiment's mean over seeds with the spread across seeds and a 95%
 video-cluster interval. A claim compares two experiments on the same test videos: the
 difference of their mean CCC ((V + A) / 2, each the mean over seeds), a paired video-cluster
-bootstrap interval and p-value, and a verdict computed from the interval.
+bootstrap interval and p-value, and a verdict computed from the interval. The claims shown
+together are also judged together (Holm's step-down correction of their p-values), and each
+says the smallest difference its test size would detect and how many test videos the paper's
+own difference would need.
 """
 
 from __future__ import annotations
+
+from statistics import NormalDist
 
 import numpy as np
 import pandas as pd
@@ -17,6 +22,8 @@ from omglib.experiments.results import Context, load_summary, seed_predictions, 
 from omglib.metrics import DIMENSIONS, ccc, paired_bootstrap
 
 VERDICTS = ("holds", "does not hold", "cannot tell at this size")
+ALPHA, POWER = 0.05, 0.8
+_DETECT_Z = NormalDist().inv_cdf(1 - ALPHA / 2) + NormalDist().inv_cdf(POWER)  # two-sided test at ALPHA, POWER
 
 
 def table(ctx: Context, number: int, post_processed: bool = True, extra: tuple[Experiment, ...] = ()) -> pd.DataFrame:
@@ -57,7 +64,32 @@ def compare(ctx: Context, claim: Claim) -> dict:
     test = paired_bootstrap(va, better, than, ctx.profile.train.bootstrap, ctx.cnn_seed, clusters=truth["video"].to_numpy())
     per_seed = lambda pred: np.array([[ccc(va[:, k], p[:, k]) for k in range(va.shape[1])] for p in pred]).mean(0)
     d = per_seed(better) - per_seed(than)  # each dimension's difference of the seeds' mean CCC (``difference`` is their mean)
-    return {**test, "difference V": float(d[0]), "difference A": float(d[1]), "verdict": verdict(test["low"], test["high"])}
+    return {**test, "difference V": float(d[0]), "difference A": float(d[1]), "verdict": verdict(test["low"], test["high"]),
+            "videos": int(truth["video"].nunique())}
+
+
+def holm(p_values) -> np.ndarray:
+    """Holm's step-down adjusted p-values of claims judged together (family-wise error ALPHA)."""
+    p = np.asarray(p_values, np.float64)
+    order = np.argsort(p)
+    adjusted = np.maximum.accumulate(np.minimum(1.0, (len(p) - np.arange(len(p))) * p[order]))
+    out = np.empty_like(p)
+    out[order] = adjusted
+    return out
+
+
+def detectable(se: float) -> float:
+    """The smallest true difference a test of this size finds with POWER (two-sided, ALPHA),
+    from the bootstrap standard error of the difference."""
+    return _DETECT_Z * se
+
+
+def videos_needed(videos: int, se: float, difference: float) -> float:
+    """Test videos at which ``difference`` would be detectable (the standard error shrinks as
+    one over the square root of the videos); NaN for no difference."""
+    if not np.isfinite(difference) or difference == 0:
+        return np.nan
+    return float(np.ceil(videos * (detectable(se) / abs(difference)) ** 2))
 
 
 def verdict(low: float, high: float) -> str:
@@ -81,7 +113,9 @@ def claims(ctx: Context, source: str | None = None, keyword: str = "", extra: tu
     """One row per claim of the paper (those of table ``source``, e.g. "Table 5", whose wording
     holds ``keyword``, when given), then the ``extra`` claims a reader's rows make: the paper's
     difference (V, A, mean; NaN where it has none), this book's (V, A, and their mean with its
-    95% video-cluster interval and p-value; means over seeds), and the verdict."""
+    95% video-cluster interval and p-value; means over seeds), the verdict of each alone and
+    of all of them together (``verdict_holm``, from Holm-adjusted p-values), the smallest
+    difference this test size detects and the test videos the paper's difference would need."""
     rows = []
     for claim in (*CLAIMS, *extra):
         if (source and claim.source != source) or keyword not in claim.claim:
@@ -94,8 +128,15 @@ def claims(ctx: Context, source: str | None = None, keyword: str = "", extra: tu
                      "paper difference V": printed[0], "paper difference A": printed[1], "paper difference": printed[2],
                      "difference V": test["difference V"], "difference A": test["difference A"],
                      "difference": test["difference"], "low": test["low"], "high": test["high"],
-                     "p_value": test["p_value"], "verdict": test["verdict"], "diagnostic": claim.diagnostic})
-    return pd.DataFrame(rows)
+                     "p_value": test["p_value"], "verdict": test["verdict"], "diagnostic": claim.diagnostic,
+                     "detectable": detectable(test["se"]),
+                     "videos for the paper's": videos_needed(test["videos"], test["se"], printed[2])})
+    out = pd.DataFrame(rows)
+    if len(out):
+        out["p_holm"] = holm(out["p_value"])
+        out["verdict_holm"] = [VERDICTS[0 if d > 0 else 1] if p < ALPHA else VERDICTS[2]
+                               for d, p in zip(out["difference"], out["p_holm"])]
+    return out
 
 
 def trunk_diagnosis(ctx: Context) -> pd.DataFrame:
