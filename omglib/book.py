@@ -157,7 +157,8 @@ def build(settings: Settings, out: str | Path = "book") -> BookRun:
     ctx = context(settings, generate=True)
     run.seconds["data and pre-processing"] = time.perf_counter() - tic
     tic = time.perf_counter()
-    experiments.run(ctx, [e.name for e in experiments.table_order(sorted(experiments.TABLES))])
+    choices = experiments.training_choices(ctx.profile.train)[0]  # chapter 11's rows (Sec. 6.1)
+    experiments.run(ctx, [e.name for e in experiments.table_order(sorted(experiments.TABLES))] + [e.name for e in choices])
     run.seconds["experiments"] = time.perf_counter() - tic
     stage = out / "_source"
     root = settings.root()

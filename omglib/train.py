@@ -228,8 +228,10 @@ def fit(model: nn.Module, train: SequenceDataset, score: Callable[[nn.Module], t
         row = _epoch(network, train, optimizer, settings, seed, epoch, device, bar)
         speed = row["frames_per_second"]
         valence, arousal = map(float, distributed.broadcast(list(score(model)) if distributed.is_main() else [0.0, 0.0]))
+        w = settings.loss_weights  # selected on what it is trained for: a valence-only network on valence
         row = {"epoch": epoch + 1, **{k: row[k] for k in ("loss", "train_ccc_valence", "train_ccc_arousal")},
-               "val_ccc_valence": valence, "val_ccc_arousal": arousal, "val_score": (valence + arousal) / 2,
+               "val_ccc_valence": valence, "val_ccc_arousal": arousal,
+               "val_score": (w[0] * valence + w[1] * arousal) / (w[0] + w[1]),
                "seconds": row["seconds"], "frames_per_second": speed}
         state.history.append(row)
         log.info("%s epoch %d: loss %.4f, validation CCC V %.3f A %.3f", desc, epoch + 1, row["loss"], valence, arousal)

@@ -12,10 +12,10 @@ from __future__ import annotations
 
 import pandas as pd
 
-from omglib.experiments.analysis import claims, compare, table, tap_diagnosis, trunk_diagnosis, verdict
+from omglib.experiments.analysis import claims, compare, rows, table, tap_diagnosis, trunk_diagnosis, verdict
 from omglib.experiments.catalogue import (BEST_1RNN, BEST_3RNN, CLAIMS, DECISION_FUSION, EXPERIMENTS, FUSION_RNN,
                                           LINEAR_PROBE, PRETRAIN_NAMES, TABLES, Claim, Experiment, against_best, get,
-                                          parse, table_order, tap_set, with_members)
+                                          parse, table_order, tap_set, training_choices, with_members)
 from omglib.experiments.pipeline import cnn_run, pretrained_cnn, run_seed, status, trunk_probe
 from omglib.experiments.results import (CNNResult, Context, RunFolder, Scores, SeedResult, Summary, Training,
                                         UtteranceTable, load, load_summary, seed_folder as folder)
@@ -45,7 +45,7 @@ __all__ = ["BEST_1RNN", "BEST_3RNN", "CLAIMS", "DECISION_FUSION", "EXPERIMENTS",
            "CNNResult", "Claim", "Context", "against_best", "Experiment", "RunFolder", "Scores", "SeedResult", "Summary", "Training",
            "UtteranceTable", "claims", "cnn_history", "compare", "folder",
            "get", "history", "parse",
-           "load", "load_summary", "pretrained_cnn", "run", "run_seed", "status", "table", "table_order", "tap_set",
+           "load", "load_summary", "pretrained_cnn", "rows", "run", "run_seed", "status", "table", "table_order", "tap_set", "training_choices",
            "tap_diagnosis", "trunk_diagnosis", "trunk_probe",
            "utterances",
            "verdict", "with_members"]

@@ -32,8 +32,13 @@ def table(ctx: Context, number: int, post_processed: bool = True, extra: tuple[E
     their standard deviations across seeds, 95% video-cluster intervals, the raw (not
     post-processed) means and, for frame CNNs whose pre-training was shared, the spread over
     CNN pre-training seeds. NaN where an experiment has not run."""
+    return rows(ctx, [*TABLES[number], *(e for e in extra if e not in TABLES[number])], post_processed)
+
+
+def rows(ctx: Context, chosen: list[Experiment], post_processed: bool = True) -> pd.DataFrame:
+    """`table`'s rows for the experiments ``chosen`` (a chapter's own comparison)."""
     rows = []
-    for exp in [*TABLES[number], *(e for e in extra if e not in TABLES[number])]:
+    for exp in chosen:
         s = load_summary(ctx, exp.name)
         row = {"experiment": exp.name, "model": exp.model, "pretrain": PRETRAIN_NAMES[exp.pretrain],
                "landmarks": exp.landmarks, "seeds": len(s.seeds) if s else 0}
@@ -57,11 +62,13 @@ def _predictions(ctx: Context, name: str, raw: bool = False) -> tuple[pd.DataFra
 
 def compare(ctx: Context, claim: Claim) -> dict:
     """The paired video-cluster bootstrap of one claim on the scored split (test, or validation
-    where the test split has no labels)."""
+    where the test split has no labels), of the mean CCC or of the claim's one dimension."""
     truth, better = _predictions(ctx, claim.better)
     _, than = _predictions(ctx, claim.than, raw=claim.post_processing)
     va = truth[list(DIMENSIONS)].to_numpy(np.float64)
-    test = paired_bootstrap(va, better, than, ctx.profile.train.bootstrap, ctx.cnn_seed, clusters=truth["video"].to_numpy())
+    judged = [DIMENSIONS.index(claim.dimension)] if claim.dimension else list(range(len(DIMENSIONS)))
+    test = paired_bootstrap(va[:, judged], better[..., judged], than[..., judged], ctx.profile.train.bootstrap,
+                            ctx.cnn_seed, clusters=truth["video"].to_numpy())
     per_seed = lambda pred: np.array([[ccc(va[:, k], p[:, k]) for k in range(va.shape[1])] for p in pred]).mean(0)
     d = per_seed(better) - per_seed(than)  # each dimension's difference of the seeds' mean CCC (``difference`` is their mean)
     return {**test, "difference V": float(d[0]), "difference A": float(d[1]), "verdict": verdict(test["low"], test["high"]),
@@ -117,9 +124,7 @@ def claims(ctx: Context, source: str | None = None, keyword: str = "", extra: tu
     of all of them together (``verdict_holm``, from Holm-adjusted p-values), the smallest
     difference this test size detects and the test videos the paper's difference would need."""
     rows = []
-    for claim in (*CLAIMS, *extra):
-        if (source and claim.source != source) or keyword not in claim.claim:
-            continue
+    for claim in [c for c in CLAIMS if (not source or c.source == source) and keyword in c.claim] + list(extra):
         printed = paper_difference(claim)
         test = compare(ctx, claim)
         rows.append({"claim": claim.claim, "comparison": f"{claim.better} vs {claim.than}" +
