@@ -362,7 +362,7 @@ def chromium() -> str | None:
     return shutil.which("chromium") or shutil.which("chromium-browser")
 
 
-def check_site(html: Path, screenshot: Path | None = None, page: str = "notebooks/11_results.html",
+def check_site(html: Path, screenshot: Path | None = None, page: str = "notebooks/12_results.html",
                private: tuple[str | Path, ...] = (), repository: bool = True) -> dict[str, list[str]]:
     """Load every page in headless Chromium; returns {page: problems} for pages that failed to
     render, show error text or a figure's repr instead of the figure, reference missing images,

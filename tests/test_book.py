@@ -29,6 +29,16 @@ def test_every_notebook_is_executed_and_rendered(site):
     assert set(site.seconds) >= {"experiments", "jupyter-book"}
 
 
+def test_the_training_choices_chapter_judges_each_of_sec_6_1s_statements(site):
+    import html
+
+    page = html.unescape((site.html / "notebooks" / "11_training_choices.html").read_text())
+    for statement in ("a sequence's median beats its mean", "multi-task beats valence-only, on valence",
+                      "CNN-3RNN beats CNN2-to-1RNN (the paper: 4-5% lower)", "end to end beats a frozen CNN"):
+        assert statement in page, statement
+    assert "Holm" in page and "detectable" in page
+
+
 def test_notebook_sources_carry_no_outputs_and_one_parameters_cell():
     for notebook in book.notebooks():
         cells = json.loads(notebook.read_text())["cells"]
@@ -62,7 +72,7 @@ def test_every_page_loads_in_headless_chromium(site, tmp_path):
     problems = book.check_site(site.html, shot, repository=bool(site.repository))
     assert problems == {}
     assert shot.is_file() and shot.stat().st_size > 10_000
-    results_page = (site.html / "notebooks" / "11_results.html").read_text()
+    results_page = (site.html / "notebooks" / "12_results.html").read_text()
     assert "surrogate" in results_page and "paper, real OMG" in results_page and "<img" in results_page
 
 

@@ -127,8 +127,6 @@ def parse(name: str) -> Experiment:
     if match is None:
         raise OmgError(f"experiment {name!r}: write {GRAMMAR}, e.g. {EXAMPLES[1]!r}")
     model, inside = _network(match.group(1), name), match.group(2) or ""
-    if model == LINEAR_PROBE and inside.strip():
-        raise OmgError(f"experiment {name!r}: the linear probe takes no tags or settings")
     pretrain, landmarks, settings = "affwild2", True, {}
     for item in _items(inside, name):
         if item in TAGS:
@@ -144,7 +142,7 @@ def parse(name: str) -> Experiment:
 
 def _network(model: str, name: str) -> str:
     """The registry's network ``model``, a multi-RNN spelled with its taps (the default ones too)."""
-    if model in (LINEAR_PROBE, DECISION_FUSION) or model in registry.FRAME_CNNS or model in registry.CNN_RNNS \
+    if model == DECISION_FUSION or model in registry.FRAME_CNNS or model in registry.CNN_RNNS \
             or model in registry.FUSIONS:
         return model
     try:
