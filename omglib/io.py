@@ -77,7 +77,8 @@ def write_json(path: str | Path, obj: Any) -> None:
 def from_json(cls, data: dict):
     """The dataclass ``cls`` from the JSON dict ``dataclasses.asdict`` wrote: every field made
     its declared type again (nested records, tuples, optional records), so a record read back
-    equals the one written. Keys ``cls`` does not declare are ignored (an older file's extras)."""
+    is the one written (NaN fields aside: NaN equals nothing). Keys ``cls`` does not declare
+    are ignored (an older file's extras); dict fields come back as JSON has them."""
     hints = typing.get_type_hints(cls)
     known = {f.name for f in fields(cls)}
     return cls(**{k: _typed(hints[k], v) for k, v in data.items() if k in known})

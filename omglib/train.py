@@ -34,6 +34,7 @@ from torch.utils.data import DataLoader, Sampler
 
 from omglib import distributed
 from omglib.data.sequences import SequenceDataset
+from omglib.errors import OmgError
 from omglib.io import atomic_path
 from omglib.losses import ccc_loss, ccc_torch
 
@@ -204,10 +205,15 @@ def fit(model: nn.Module, train: SequenceDataset, score: Callable[[nn.Module], t
         progress: bool = True, desc: str = "train") -> FitResult:
     """Train ``model`` in place and leave it holding its best weights.
 
-    ``score(model)`` returns the validation CCC (valence, arousal); their mean selects the model.
-    The history also keeps the training CCC (mean over the epoch's batches), so that
-    over-fitting shows as a gap between the two.
+    ``score(model)`` returns the validation CCC (valence, arousal); their mean, weighted as the
+    loss weighs them (a valence-only network: valence), selects the model. The history also
+    keeps the training CCC (mean over the epoch's batches), so that over-fitting shows as a gap
+    between the two.
     """
+    w = settings.loss_weights
+    if min(w) < 0 or sum(w) <= 0:
+        raise OmgError(f"train.loss_weights={w[0]:g},{w[1]:g}: the weights of valence and arousal are at least 0 "
+                       "and not both 0 (e.g. 1,0 trains for valence alone)")
     checkpoint = Path(checkpoint)
     model.to(device)
     if bf16(device, settings.precision):
@@ -228,10 +234,9 @@ def fit(model: nn.Module, train: SequenceDataset, score: Callable[[nn.Module], t
         row = _epoch(network, train, optimizer, settings, seed, epoch, device, bar)
         speed = row["frames_per_second"]
         valence, arousal = map(float, distributed.broadcast(list(score(model)) if distributed.is_main() else [0.0, 0.0]))
-        w = settings.loss_weights  # selected on what it is trained for: a valence-only network on valence
+        selected = sum(wk * c for wk, c in zip(w, (valence, arousal)) if wk) / sum(w)  # an untrained dimension: none
         row = {"epoch": epoch + 1, **{k: row[k] for k in ("loss", "train_ccc_valence", "train_ccc_arousal")},
-               "val_ccc_valence": valence, "val_ccc_arousal": arousal,
-               "val_score": (w[0] * valence + w[1] * arousal) / (w[0] + w[1]),
+               "val_ccc_valence": valence, "val_ccc_arousal": arousal, "val_score": selected,
                "seconds": row["seconds"], "frames_per_second": speed}
         state.history.append(row)
         log.info("%s epoch %d: loss %.4f, validation CCC V %.3f A %.3f", desc, epoch + 1, row["loss"], valence, arousal)

@@ -21,7 +21,11 @@ def test_a_name_is_spelled_one_way_and_its_fusions_carry_its_recipe():
     exp = X.get("CNN-1RNN (seq_len=40, no landmarks, Aff-Wild)")
     assert exp.name == "CNN-1RNN-2nd-pool_last-pool_fc (Aff-Wild, no landmarks, seq_len=40)"
     assert (exp.pretrain, exp.landmarks, exp.overrides) == ("affwild", False, ("train.seq_len=40",))
-    assert X.get(exp.name) == exp and exp.slug == "cnn-1rnn-2nd-pool-last-pool-fc-aff-wild-no-landmarks-seq-len-40"
+    assert X.get(exp.name) == exp
+    assert re.fullmatch(r"cnn-1rnn-2nd-pool-last-pool-fc-aff-wild-no-landmarks-seq-len-40-[0-9a-f]{6}", exp.slug)
+    assert X.get(X.BEST_3RNN).slug == "cnn-3rnn-2nd-pool-last-pool-fc"  # the paper's rows keep their folders
+    # names that read alike in dashes still have folders of their own
+    assert X.get("CNN-3RNN (lr_frozen=1e-16)").slug != X.get("CNN-3RNN (lr_frozen=1e+16)").slug
     weighted = X.get("CNN-3RNN (loss_weights=1,0)")
     assert weighted.settings == ("loss_weights=1.0,0.0",) and X.get(weighted.name) == weighted
     fusion = X.get(f"{X.FUSION_RNN} (from scratch, aggregate=mean)")
@@ -35,6 +39,10 @@ def test_a_name_is_spelled_one_way_and_its_fusions_carry_its_recipe():
     ("CNN-3RNN (aggregate=max)", "train.aggregate takes one of median, mean"),
     ("CNN-3RNN (landmarks=false)", "unknown setting 'landmarks'"),
     ("CNN-3RNN (seq_len=40", "write NETWORK [(TAG, ..., FIELD=VALUE, ...)]"),
+    ("CNN-3RNN (Aff-Wild, from scratch)", "one pre-training tag at most"),
+    ("CNN-3RNN (seq_len=40, seq_len=60)", "seq_len is set twice"),
+    ("CNN-3RNN (seq_len=40, )", "unknown tag ''"),
+    ("CNN-3RNN (bootstrap=10)", "unknown setting 'bootstrap'"),
 ])
 def test_a_bad_name_says_what_is_valid(name, message):
     with pytest.raises(OmgError, match=re.escape(message)):
@@ -49,7 +57,8 @@ def test_a_setting_changes_its_own_fingerprint_and_its_cnn_only_if_the_cnn_reads
     for settings in ((), longer.overrides, ("model.gru_hidden=4",)):  # the heads' settings share the profile's CNN
         assert cnn_run(ctx.with_settings(settings), "vgg16", "affwild2", 0) == cnn_run(ctx, "vgg16", "affwild2", 0)
     own = cnn_run(ctx.with_settings(("train.lr_cnn=0.01",)), "vgg16", "affwild2", 0)
-    assert own.folder.path.name == "seed-0" and own.folder.path.parent.name == "vgg-face-affwild2-lr-cnn-0-01"
+    assert own.folder.path.name == "seed-0" and re.fullmatch(r"vgg-face-affwild2-lr-cnn-0-01-[0-9a-f]{6}",
+                                                              own.folder.path.parent.name)
     assert own.fingerprint != cnn_run(ctx, "vgg16", "affwild2", 0).fingerprint
 
 
@@ -65,3 +74,25 @@ def test_an_experiment_outside_the_catalogue_trains_and_scores_like_a_row(smoke_
     assert (ctx.folder / X.get(name).slug / "seed-0" / "model.pt").is_file()
     assert X.status(ctx, X.get(X.BEST_3RNN), 0) == "current"  # the paper's row is untouched
     assert X.status(ctx, X.get(name), 0) == "current"
+
+
+def test_a_readers_rows_are_each_judged_against_the_papers_best():
+    asked = (X.get("CNN-3RNN-4th-conv_last-pool_fc"), X.get(X.BEST_3RNN))
+    claims = X.against_best(asked, "Table 5")
+    assert [(c.better, c.than, c.source) for c in claims] == [(X.BEST_3RNN, "CNN-3RNN-4th-conv_last-pool_fc", "Table 5")]
+
+
+def test_the_training_choices_are_the_papers_lengths_at_the_profiles_frame_rate():
+    from omglib.config import get_profile
+    from omglib.experiments.catalogue import sequence_lengths
+
+    assert sequence_lengths(80) == (40, 60, 80, 100) and sequence_lengths(40) == (20, 30, 40, 50)
+    rows, claims = X.training_choices(get_profile("quick").train)
+    names = [e.name for e in rows]
+    assert names[0] == X.BEST_3RNN and len(names) == len(set(names))
+    assert f"{X.BEST_3RNN} (seq_len=20)" in names and f"{X.BEST_3RNN} (strategy=end-to-end)" in names
+    by_claim = {c.claim: c for c in claims}
+    assert by_claim["multi-task beats valence-only, on valence"].dimension == "valence"
+    assert {n for c in claims for n in (c.better, c.than)} == set(names)  # every row is in a claim
+    paper = X.training_choices(get_profile("paper").train)[1]  # end to end there: the other row is frozen
+    assert any(c.than == f"{X.BEST_3RNN} (strategy=frozen)" for c in paper)

@@ -14,6 +14,7 @@ from omglib.config import get_profile
 from omglib.data.omg import SUBMISSION_COLUMNS, write_omg_csv
 from omglib.data.sequences import SequenceDataset, cut
 from omglib.data.store import FrameStore
+from omglib.errors import OmgError
 from omglib.metrics import ccc
 from omglib.models import build
 from omglib.models import load as load_model
@@ -47,6 +48,18 @@ def test_tiny_training_lowers_the_loss_and_beats_the_mean_predictor(smoke_frames
     assert (fitted.iloc[-3:].mean() > fitted.iloc[:2].mean())
     # The mean predictor (a constant) has CCC 0 against any labels.
     assert np.mean(_utterance_ccc(model, train)) > 0.1
+
+
+def test_a_uni_task_network_is_selected_on_its_own_dimension(smoke_frames, tmp_path):
+    train = _omg(smoke_frames, "train")
+    model = build("VGG-Face", "smoke")
+    score = lambda m: (0.5, float("nan"))  # an arousal the network was never trained for scores NaN
+    result = fit(model, train, score, FitSettings(1e-3, 2, 2, 4, loss_weights=(1.0, 0.0)), checkpoint=tmp_path / "v.pt",
+                 seed=0, device=CPU, progress=False)
+    assert result.history["val_score"].tolist() == [0.5, 0.5] and result.best_score == 0.5
+    with pytest.raises(OmgError, match=r"loss_weights=0,0: the weights of valence and arousal are at least 0"):
+        fit(model, train, score, FitSettings(1e-3, 1, 1, 4, loss_weights=(0.0, 0.0)), checkpoint=tmp_path / "z.pt",
+            seed=0, device=CPU, progress=False)
 
 
 def test_resumed_training_equals_an_uninterrupted_run(smoke_frames, tmp_path):

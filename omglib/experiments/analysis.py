@@ -11,6 +11,7 @@ own difference would need.
 
 from __future__ import annotations
 
+from pathlib import Path
 from statistics import NormalDist
 
 import numpy as np
@@ -57,7 +58,8 @@ def rows(ctx: Context, chosen: list[Experiment], post_processed: bool = True) ->
 
 def _predictions(ctx: Context, name: str, raw: bool = False) -> tuple[pd.DataFrame, np.ndarray]:
     exp = get(name)
-    return seed_predictions([run_folder(ctx, exp, seed, cnn_seed) for seed, cnn_seed in seed_runs(ctx, exp)], raw)
+    runs = seed_runs(ctx.with_settings(exp.overrides), exp)
+    return seed_predictions([run_folder(ctx, exp, seed, cnn_seed) for seed, cnn_seed in runs], raw)
 
 
 def compare(ctx: Context, claim: Claim) -> dict:
@@ -167,24 +169,33 @@ def trunk_diagnosis(ctx: Context) -> pd.DataFrame:
 
 
 def tap_diagnosis(ctx: Context, extra: tuple[Experiment, ...] = ()) -> pd.DataFrame:
-    """Table 5's tap sets (and the CNN-3RNNs of ``extra``), each with the linear probe of its taps of the shared VGG-Face trunk
-    (`pipeline.trunk_probe`, pixels only), whether the network reads the landmarks (they join
-    at the FC, so only tap sets with ``fc`` do) and the network's own validation CCC (first
-    seed): a tap set whose features hold nothing linear and that never sees the landmarks has
-    nothing to learn from."""
+    """Table 5's tap sets (and the VGG multi-RNNs of ``extra``), each with the linear probe of
+    its taps of its own frozen VGG-Face trunk (`pipeline.trunk_probe`, pixels only), whether the
+    network reads the landmarks (they join at the FC, so only tap sets with ``fc`` do, and only
+    with the landmarks) and the network's own validation CCC (first seed): a tap set whose
+    features hold nothing linear and that never sees the landmarks has nothing to learn from.
+    Rows whose CNN has not been trained are left out."""
     from omglib.experiments.pipeline import cnn_run, features_needed, trunk_probe
     from omglib.experiments.results import load
+    from omglib.models.registry import parse_multi_rnn
 
-    run = cnn_run(ctx, "vgg16", "affwild2", ctx.cnn_seed)
-    networks = [e for e in TABLES[5] if not e.is_probe] + [e for e in extra if e not in TABLES[5]]
-    if not run.weights.is_file():
-        return pd.DataFrame(columns=["tap set"]).set_index("tap set")
-    tap_sets = [features_needed([e.model], ctx.profile) for e in networks]
+    networks = [e for e in TABLES[5] if not e.is_probe]
+    networks += [e for e in extra if e not in networks and not e.members and parse_multi_rnn(e.model)]
+    by_cnn: dict[Path, tuple] = {}  # the networks that share one CNN are probed in one pass
+    for exp in networks:
+        own_ctx = ctx.with_settings(exp.overrides)
+        run = cnn_run(own_ctx, "vgg16", exp.pretrain, ctx.cnn_seed, exp.landmarks)
+        if run.weights.is_file():
+            by_cnn.setdefault(run.folder.path, (own_ctx, run, []))[2].append(exp)
     rows = []
-    for exp, taps, (probe_v, probe_a) in zip(networks, tap_sets, trunk_probe(ctx, run, *tap_sets)):
-        own = load(ctx, exp.name, ctx.seeds[0])
-        rows.append({"tap set": exp.name.removeprefix("CNN-3RNN-"), "reads the landmarks": "fc-input" in taps,
-                     "probe of its taps V": probe_v, "probe of its taps A": probe_a,
-                     "network V": own.validation.ccc_valence if own else np.nan,
-                     "network A": own.validation.ccc_arousal if own else np.nan})
-    return pd.DataFrame(rows).set_index("tap set")
+    for own_ctx, run, chosen in by_cnn.values():
+        tap_sets = [features_needed([e.model], own_ctx.profile) for e in chosen]
+        for exp, taps, (probe_v, probe_a) in zip(chosen, tap_sets, trunk_probe(own_ctx, run, *tap_sets)):
+            own = load(ctx, exp.name, ctx.seeds[0])
+            rows.append({"tap set": exp.name.removeprefix("CNN-3RNN-"),
+                         "reads the landmarks": exp.landmarks and "fc-input" in taps,
+                         "probe of its taps V": probe_v, "probe of its taps A": probe_a,
+                         "network V": own.validation.ccc_valence if own else np.nan,
+                         "network A": own.validation.ccc_arousal if own else np.nan})
+    return pd.DataFrame(rows, columns=["tap set", "reads the landmarks", "probe of its taps V", "probe of its taps A",
+                                       "network V", "network A"]).set_index("tap set")

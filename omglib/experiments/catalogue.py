@@ -17,6 +17,7 @@ no network of the paper: it is each table's floor.
 
 from __future__ import annotations
 
+import hashlib
 import re
 from dataclasses import dataclass, fields, replace
 
@@ -29,8 +30,9 @@ LINEAR_PROBE = "Linear probe (floor)"
 PRETRAIN_NAMES = {"affwild2": "Aff-Wild2", "affwild": "Aff-Wild", None: "from scratch"}
 NO_LANDMARKS = "no landmarks"
 CNN_OF_BACKBONE = {"vgg16": "VGG-Face", "resnet50": "ResNet-50", "densenet121": "DenseNet-121"}
-# what an experiment's FIELD=VALUE may set: a recipe's own fields (landmarks and pre-training are tags)
-SETTING_SECTIONS = {**{f.name: "train" for f in fields(TrainConfig)},
+# what an experiment's FIELD=VALUE may set: a recipe's own fields (landmarks and pre-training are
+# tags; how seeds share a CNN, the bootstrap and the weights folder are the run's, not a recipe's)
+SETTING_SECTIONS = {**{f.name: "train" for f in fields(TrainConfig) if f.name not in ("share_cnn", "bootstrap", "weights_dir")},
                     **{f.name: "model" for f in fields(ModelConfig) if f.name != "landmarks"}}
 
 
@@ -60,7 +62,9 @@ class Experiment:
 
     @property
     def slug(self) -> str:
-        return re.sub(r"[^a-z0-9]+", "-", self.name.lower()).strip("-")
+        """Its results folder: the name in lower case and dashes, with a digest of its settings
+        when it has any (``lr_cnn=1e-16`` and ``1e+16`` read alike in dashes)."""
+        return settings_slug(re.sub(r"[^a-z0-9]+", "-", self.name.lower()).strip("-"), self.settings)
 
     @property
     def backbone(self) -> str | None:
@@ -82,6 +86,11 @@ class Experiment:
         """Whether it trains a network on a CNN: not decision fusion (it combines its members'
         estimates), not the linear probe."""
         return self.model not in (DECISION_FUSION, LINEAR_PROBE)
+
+
+def settings_slug(slug: str, settings: tuple[str, ...]) -> str:
+    """``slug``, made unique for ``settings`` by their digest (none: ``slug`` itself)."""
+    return f"{slug}-{hashlib.sha1(repr(settings).encode()).hexdigest()[:6]}" if settings else slug
 
 
 def _variant(model: str, pretrain: str | None = "affwild2", landmarks: bool = True,
@@ -128,7 +137,10 @@ def parse(name: str) -> Experiment:
         raise OmgError(f"experiment {name!r}: write {GRAMMAR}, e.g. {EXAMPLES[1]!r}")
     model, inside = _network(match.group(1), name), match.group(2) or ""
     pretrain, landmarks, settings = "affwild2", True, {}
-    for item in _items(inside, name):
+    items = _items(inside, name)
+    if len([i for i in items if i in TAGS and i != NO_LANDMARKS]) > 1:
+        raise OmgError(f"experiment {name!r}: one pre-training tag at most ({', '.join(t for t in TAGS if t != NO_LANDMARKS)})")
+    for item in items:
         if item in TAGS:
             if item == NO_LANDMARKS:
                 landmarks = False
@@ -136,6 +148,8 @@ def parse(name: str) -> Experiment:
                 pretrain = TAGS[item]
         else:
             field, value = (part.strip() for part in item.split("=", 1))
+            if field in settings:
+                raise OmgError(f"experiment {name!r}: {field} is set twice")
             settings[field] = _setting(field, value, name)
     return _variant(model, pretrain, landmarks, tuple(f"{k}={v}" for k, v in sorted(settings.items())))
 
@@ -165,7 +179,8 @@ def _items(inside: str, name: str) -> list[str]:
             items[-1] += "," + part
         elif part or inside.strip():
             raise OmgError(f"experiment {name!r}: unknown tag {part!r}; tags: {', '.join(TAGS)}; settings: "
-                           f"FIELD=VALUE with FIELD one of {', '.join(SETTING_SECTIONS)}")
+                           f"FIELD=VALUE with FIELD one of {', '.join(SETTING_SECTIONS)}; items are separated by "
+                           "', ' (no trailing comma)")
     return items
 
 
@@ -228,10 +243,11 @@ class Claim:
     dimension: str | None = None  # "valence" or "arousal"; None: (V + A) / 2
 
 
-def against_best(exp: Experiment, source: str) -> Claim:
-    """The claim a reader's row of table ``source`` makes: the paper's best network (CNN-3RNN)
-    scores above it."""
-    return Claim(f"the paper's best beats {exp.name}", BEST_3RNN, exp.name, source)
+def against_best(asked, source: str) -> tuple[Claim, ...]:
+    """The claims a reader's rows ``asked`` (experiments) of table ``source`` make: the paper's
+    best network (CNN-3RNN) scores above each (the best itself makes none)."""
+    return tuple(Claim(f"the paper's best beats {e.name}", BEST_3RNN, e.name, source) for e in asked
+                 if e.name != BEST_3RNN)
 
 
 _LOW, _MID = "CNN-3RNN-3rd-conv_4th-conv_5th-conv", "CNN-3RNN-7th-conv_8th-conv_9th-conv"

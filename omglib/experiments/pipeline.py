@@ -35,7 +35,7 @@ import torch
 
 from omglib.data.sequences import SequenceDataset, Sequences, cut, landmark_input
 from omglib.errors import OmgError
-from omglib.experiments.catalogue import CNN_OF_BACKBONE, Experiment, get
+from omglib.experiments.catalogue import CNN_OF_BACKBONE, Experiment, get, settings_slug
 from omglib.experiments.results import (CNNResult, Context, FusionWeights, RunFolder, SeedResult, Training,
                                         UtteranceTable, ccc_pair, code_version, fingerprint, provenance, run_folder,
                                         scores_of, write_csv)
@@ -124,6 +124,7 @@ def cnn_run(ctx: Context, backbone: str, pretrain: str | None, seed: int, landma
               "start": start_of(ctx, name)[1].identity()}
     folder = "-".join([f"{name.lower()}-{dataset}", *([] if landmarks else ["no-landmarks"]),
                        *(re.sub(r"[^a-z0-9]+", "-", s.partition(".")[2].lower()).strip("-") for s in ctx.settings)])
+    folder = settings_slug(folder, ctx.settings)
     return CNNRun(backbone, dataset, seed, RunFolder(ctx.folder / "cnn" / folder / f"seed-{seed}"),
                   fingerprint("cnn", name, dataset, recipe, seed, code_version(), stores), landmarks)
 

@@ -298,7 +298,7 @@ class _Record:
             return None
         try:
             return from_json(cls, json.loads(path.read_text()))
-        except TypeError:  # a field it now has is missing
+        except (TypeError, AttributeError, ValueError):  # written by an older omglib: a field missing or reshaped
             return None
 
 

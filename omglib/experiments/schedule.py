@@ -83,7 +83,8 @@ def _work(ctx: Context, job: Job, users: list[Experiment], threads: int | None) 
         ctx = ctx.with_settings(job.settings)
         cnn = pretrained_cnn(ctx, job.name, job.pretrain, job.cnn_seed, job.landmarks)
         distributed.barrier()  # under torchrun: rank 0 has written the CNN the others read next
-        if ctx.profile.train.strategy == "frozen":  # cache once, before the heads that read it run side by side
+        if any(ctx.with_settings(e.overrides).profile.train.strategy == "frozen" for e in users):
+            # cache once, before the heads that read it run side by side
             state = cnn.state()
             names = features_needed([e.model for e in users], ctx.profile)
             cache(ctx, cnn, "omg", ["train", "validation", "test"], names, state)
