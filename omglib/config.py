@@ -93,6 +93,7 @@ class ModelConfig:
     fc_dropout: float = 0.5  # dropout on the FC layers above the CNN (Sec. 6.1)
     gru_dropout: float = 0.2  # after the first GRU layer; the paper's "0.8" read as TensorFlow's keep-probability
     landmarks: bool = True  # join the 68 landmarks to the last pool / average-pooled features (Table 6 turns it off)
+    landmark_dropout: float = 0.0  # training only: a frame's landmarks hidden with this probability (0: the paper)
 
 
 @dataclass(frozen=True)

@@ -137,3 +137,22 @@ def test_pooled_last_pool_tap_and_unpooled_fc_input_have_their_own_sizes():
     assert [r.gru.input_size for r in model.rnns] == [128, 512, 4096]  # taps pooled to 1 x 1
     assert model.fc[0].in_features == 512 * 3 * 3 + 136  # the FC still reads the whole last pool
     assert tuple(out.shape) == (1, 2, 2)
+
+
+def test_landmark_dropout_hides_a_frames_landmarks_only_while_training():
+    from dataclasses import replace
+
+    from omglib.models.networks import LandmarkJoin
+
+    config = replace(get_profile("smoke").model, landmark_dropout=0.5)
+    join = LandmarkJoin(config)
+    features, landmarks = torch.zeros(2, 500, 3), torch.randn(2, 500, 136)
+    join.train()
+    torch.manual_seed(0)
+    scaled = join(features, landmarks)[..., 3:]
+    hidden = (scaled == 0).all(-1)  # a frame's landmarks are hidden whole (the training mean), or kept whole
+    assert ((scaled == landmarks) | hidden[..., None]).all() and 0.4 < hidden.float().mean() < 0.6
+    join.eval()
+    assert torch.equal(join(features, landmarks)[..., 3:], landmarks)  # never at prediction
+    plain = LandmarkJoin(get_profile("smoke").model).train()
+    assert torch.equal(plain(features, landmarks)[..., 3:], landmarks)  # the paper's: off

@@ -123,11 +123,15 @@ class LandmarkJoin(nn.Module):
     standardised with the mean and spread of the training frames (``mean``, ``spread``
     buffers: 3 standard deviations map to 1, like the faces' [-1, 1]); `standardise_landmarks`
     sets them from the data the network first trains on, and they are saved with the weights.
+
+    ``landmark_dropout`` (a CPU-profile regulariser, not the paper's): while training, each
+    frame's landmarks are replaced by the training mean with that probability, so that the
+    FC cannot lean on them alone and the trunk learns what the pixels hold.
     """
 
     def __init__(self, config: ModelConfig):
         super().__init__()
-        self.enabled = config.landmarks
+        self.enabled, self.dropout = config.landmarks, config.landmark_dropout
         self.register_buffer("mean", torch.zeros(LANDMARK_FEATURES))
         self.register_buffer("spread", torch.ones(LANDMARK_FEATURES))
 
@@ -135,6 +139,9 @@ class LandmarkJoin(nn.Module):
         if not self.enabled:
             return features
         scaled = (landmarks.to(features.dtype) - self.mean.to(features.dtype)) / self.spread.to(features.dtype)
+        if self.training and self.dropout > 0:
+            kept = torch.rand(scaled.shape[:-1] + (1,), device=scaled.device) >= self.dropout
+            scaled = scaled * kept.to(scaled.dtype)
         return torch.cat([features, scaled], -1)
 
 
