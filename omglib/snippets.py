@@ -40,6 +40,7 @@ FIELD_NOTES = {
     "gru_hidden": "units per GRU layer",
     "fusion_hidden": "model-level fusion's GRU or FC, and the -1FC layers",
     "tap_pool": "conv and pool taps average-pooled to k x k before their GRU",
+    "landmark_dropout": "training only: a frame's landmarks hidden at the FC with this probability",
 }
 
 
@@ -222,6 +223,7 @@ SNIPPETS = {
     "cue_strength": lambda root: record_table("cue_strength"),
     "recipe_diagnosis": lambda root: record_table("recipe_diagnosis"),
     "trunk_diagnosis": lambda root: record_table("trunk_diagnosis"),
+    "landmark_dropout": lambda root: record_table("landmark_dropout"),
 }
 
 
