@@ -579,6 +579,28 @@ def postprocessing_table(ctx, names: list[str]):
     return pd.DataFrame(rows).set_index("experiment")
 
 
+def postprocessing_grid(ctx, names: list[str], median_windows: tuple[int, ...], smoothing_windows: tuple[int, ...]):
+    """Per experiment (networks and the floor; decision fusion has no frames): the test CCC
+    with the post-processing chosen on validation from the profile's grid (as the tables
+    report it) and from ``median_windows`` / ``smoothing_windows``, means over seeds, and the
+    windows the new grid chose (first seed). Nothing is trained."""
+    from omglib.experiments.pipeline import postprocessing_on
+    from omglib.experiments.results import seed_runs
+
+    rows = []
+    for name in names:
+        exp, s = experiments.get(name), experiments.load_summary(ctx, name)
+        if not (exp.trained or exp.is_probe) or s is None:
+            continue
+        redone = [postprocessing_on(ctx, exp, seed, cnn_seed, median_windows, smoothing_windows)
+                  for seed, cnn_seed in seed_runs(ctx.with_settings(exp.overrides), exp)]
+        rows.append({"experiment": name, "median windows (V, A)": redone[0][0].median_window,
+                     "smoothing windows (V, A)": redone[0][0].smoothing_window,
+                     "V, profile's grid": s.ccc_valence, "V, this grid": np.mean([r[1].ccc_valence for r in redone]),
+                     "A, profile's grid": s.ccc_arousal, "A, this grid": np.mean([r[1].ccc_arousal for r in redone])})
+    return pd.DataFrame(rows).set_index("experiment")
+
+
 def timings(ctx, chosen):
     """Seconds each experiment took, summed over its seeds (each process's own wall time)."""
 

@@ -104,3 +104,14 @@ def test_chapter_06_takes_a_readers_tap_set_and_judges_it_against_the_papers_bes
     assert "4th-conv_last-pool_fc" in shown  # its row and its tap diagnosis
     assert "the paper&#x27;s best beats CNN-3RNN-4th-conv_last-pool_fc" in shown or \
         "the paper's best beats CNN-3RNN-4th-conv_last-pool_fc" in shown
+
+
+def test_chapter_10_chooses_again_from_a_readers_grids_without_training(site, smoke_data, smoke_frames, tmp_path):
+    chapter = next(n for n in book.notebooks() if n.name.startswith("10_"))
+    parameters = {"profile": "smoke", "data_root": str(smoke_data[0]), "frames": str(smoke_frames),
+                  "results": str(site.html.parents[2] / "results"), "device": "cpu", "median_windows": [1, 3],
+                  "smoothing": [1]}
+    book.execute(chapter, tmp_path / chapter.name, parameters, progress=False)
+    shown = "".join(str(o.get("data", {}).get("text/plain", ""))
+                    for c in json.loads((tmp_path / chapter.name).read_text())["cells"] for o in c.get("outputs", []))
+    assert "V, this grid" in shown and "A, profile's grid" in shown

@@ -274,3 +274,15 @@ def test_networks_without_landmarks_start_from_a_cnn_trained_without_them(smoke_
     first = next(k for k in fc if k in with_lm)
     assert with_lm[first].shape[1] - fc[first].shape[1] == 136  # its FC never had landmark inputs
     assert not plain.weights.exists()  # the with-landmarks CNN was not needed
+
+
+def test_post_processing_chosen_again_from_the_stored_frames_reproduces_the_run(smoke_run):
+    from omglib.experiments.pipeline import postprocessing_on
+
+    ctx, _ = smoke_run
+    t, exp, stored = ctx.profile.train, X.get(X.BEST_3RNN), X.load(ctx, X.BEST_3RNN, 0)
+    choice, scores = postprocessing_on(ctx, exp, 0, ctx.cnn_seed, t.median_windows, t.smoothing_windows)
+    assert choice == stored.postprocessing and scores.ccc_valence == stored.test.ccc_valence
+    assert scores.ccc_arousal == stored.test.ccc_arousal  # the profile's own grid: the run's own numbers
+    off, raw = postprocessing_on(ctx, exp, 0, ctx.cnn_seed, (1,), (1,))  # a grid of "off" only: the raw estimates
+    assert off.median_window == off.smoothing_window == (1, 1) and raw.ccc_valence == stored.test_raw.ccc_valence

@@ -392,6 +392,23 @@ def _evaluate(ctx: Context, exp: Experiment, folder: RunFolder, seed: int, cnn_s
                    tic, empty, postprocessing=choice, **facts)
 
 
+def postprocessing_on(ctx: Context, exp: Experiment, seed: int, cnn_seed: int, median_windows: tuple[int, ...],
+                      smoothing_windows: tuple[int, ...]):
+    """Sec. 6.3 again for one stored run (a network or the floor) with another grid: the windows
+    chosen on validation from ``median_windows`` and ``smoothing_windows``, from the run's stored
+    per-frame predictions (nothing is trained), and the test `Scores` they give."""
+    ctx = ctx.with_settings(exp.overrides)
+    folder = run_folder(ctx, exp, seed, cnn_seed)
+    seqs = {s: cut(ctx.store("omg", s), ctx.profile.train.seq_len) for s in ("train", "validation", "test")}
+    plain = _Evaluation(ctx, seqs["train"]).plain
+    frames = {s: np.load(folder.frames(s))["predictions"] for s in ("validation", "test")}
+    val = seqs["validation"]
+    choice, _ = choose(frames["validation"], val, _truth(val), median_windows, smoothing_windows, plain)
+    estimates, empty = replace(plain, choice=choice)(frames["test"], seqs["test"])
+    truth = seqs["test"].groups[["video", "utterance", *DIMENSIONS]]
+    return choice, scores_of(truth, estimates, ctx, seed, empty)
+
+
 def _run_probe(ctx: Context, exp: Experiment, folder: RunFolder, seed: int, print_: str, tic: float) -> SeedResult:
     """The linear floor (`omglib.probe`) on the OMG FrameStores, scored like a network."""
     seqs = {s: cut(ctx.store("omg", s), ctx.profile.train.seq_len) for s in ("train", "validation", "test")}
