@@ -115,3 +115,15 @@ def test_chapter_10_chooses_again_from_a_readers_grids_without_training(site, sm
     shown = "".join(str(o.get("data", {}).get("text/plain", ""))
                     for c in json.loads((tmp_path / chapter.name).read_text())["cells"] for o in c.get("outputs", []))
     assert "V, this grid" in shown and "A, profile's grid" in shown
+
+
+def test_chapter_09_fuses_a_readers_members(site, smoke_data, smoke_frames, tmp_path):
+    chapter = next(n for n in book.notebooks() if n.name.startswith("09_"))
+    parameters = {"profile": "smoke", "data_root": str(smoke_data[0]), "frames": str(smoke_frames),
+                  "results": str(site.html.parents[2] / "results"), "device": "cpu",
+                  "fusions": [["CNN-1RNN", "VGG-Face"]]}
+    book.execute(chapter, tmp_path / chapter.name, parameters, progress=False)
+    shown = "".join(str(o.get("data", {}).get("text/plain", "")) + str(o.get("data", {}).get("text/html", ""))
+                    for c in json.loads((tmp_path / chapter.name).read_text())["cells"] for o in c.get("outputs", []))
+    assert "Decision-Level Fusion [CNN-1RNN-2nd-pool_last-pool_fc; VGG-Face]" in shown
+    assert "beats Decision-Level Fusion [CNN-1RNN-2nd-pool_last-pool_fc; VGG-Face]" in shown  # its claim

@@ -96,3 +96,20 @@ def test_the_training_choices_are_the_papers_lengths_at_the_profiles_frame_rate(
     assert {n for c in claims for n in (c.better, c.than)} == set(names)  # every row is in a claim
     paper = X.training_choices(get_profile("paper").train)[1]  # end to end there: the other row is frozen, cheap
     assert any(c.than == f"{X.BEST_3RNN} (strategy=frozen)" for c in paper)
+
+
+def test_a_decision_fusion_of_any_members_is_a_name_and_plans_its_members_first(tmp_path):
+    from omglib.config import get_profile
+    from omglib.experiments.schedule import plan
+
+    fusion = X.get(f"{X.DECISION_FUSION} [CNN-1RNN; VGG-Face (Aff-Wild)]")
+    assert fusion.members == (X.BEST_1RNN, "VGG-Face (Aff-Wild)") and fusion.chosen_members
+    assert X.get(fusion.name) == fusion == X.decision_fusion_of(["CNN-1RNN", "VGG-Face (Aff-Wild)"])
+    assert X.get(X.DECISION_FUSION).name == X.DECISION_FUSION  # the paper's row keeps its name and folder
+    assert fusion.slug != X.get(f"{X.DECISION_FUSION} [CNN-1RNN; VGG-Face]").slug
+    ctx = X.Context.create(get_profile("smoke"), tmp_path, tmp_path, "cpu", seeds=(0,), progress=False)
+    graph = plan(ctx, [fusion])
+    (job,) = [j for j in graph if j.name == fusion.name]
+    assert {j.name for j in graph[job]} == set(fusion.members) and graph[job] <= set(graph)  # a member of another recipe
+    with pytest.raises(OmgError, match="fuse two or more different trained networks"):
+        X.get(f"{X.DECISION_FUSION} [CNN-1RNN]")

@@ -14,7 +14,8 @@ import pandas as pd
 
 from omglib.experiments.analysis import claims, compare, rows, table, tap_diagnosis, trunk_diagnosis, verdict
 from omglib.experiments.catalogue import (BEST_1RNN, BEST_3RNN, CLAIMS, DECISION_FUSION, EXPERIMENTS, FUSION_RNN,
-                                          LINEAR_PROBE, PRETRAIN_NAMES, TABLES, Claim, Experiment, against_best, get,
+                                          LINEAR_PROBE, PRETRAIN_NAMES, TABLES, Claim, Experiment, against_best,
+                                          decision_fusion_of, get,
                                           parse, table_order, tap_set, training_choices, with_members)
 from omglib.experiments.pipeline import cnn_run, pretrained_cnn, run_seed, status, trunk_probe
 from omglib.experiments.results import (CNNResult, Context, RunFolder, Scores, SeedResult, Summary, Training,
@@ -42,7 +43,7 @@ def cnn_history(ctx: Context, backbone: str, pretrain: str | None, seed: int | N
 
 __all__ = ["BEST_1RNN", "BEST_3RNN", "CLAIMS", "DECISION_FUSION", "EXPERIMENTS", "FUSION_RNN", "LINEAR_PROBE",
            "PRETRAIN_NAMES", "TABLES",
-           "CNNResult", "Claim", "Context", "against_best", "Experiment", "RunFolder", "Scores", "SeedResult", "Summary", "Training",
+           "CNNResult", "Claim", "Context", "against_best", "decision_fusion_of", "Experiment", "RunFolder", "Scores", "SeedResult", "Summary", "Training",
            "UtteranceTable", "claims", "cnn_history", "compare", "folder",
            "get", "history", "parse",
            "load", "load_summary", "pretrained_cnn", "rows", "run", "run_seed", "status", "table", "table_order", "tap_set", "training_choices",

@@ -50,10 +50,18 @@ class Experiment:
     def name(self) -> str:
         if self.is_probe:
             return self.model
+        if self.chosen_members:
+            return f"{self.model} [{'; '.join(self.members)}]"
         tags = [] if self.pretrain == "affwild2" else [PRETRAIN_NAMES[self.pretrain]]
         tags += [] if self.landmarks else [NO_LANDMARKS]
         tags += list(self.settings)
         return self.model + (f" ({', '.join(tags)})" if tags else "")
+
+    @property
+    def chosen_members(self) -> bool:
+        """A decision fusion of members a reader chose, not its recipe's CNN-1RNN and CNN-3RNN."""
+        return self.model == DECISION_FUSION and self.members != _variant(self.model, self.pretrain, self.landmarks,
+                                                                          self.settings).members
 
     @property
     def overrides(self) -> tuple[str, ...]:
@@ -64,7 +72,8 @@ class Experiment:
     def slug(self) -> str:
         """Its results folder: the name in lower case and dashes, with a digest of its settings
         when it has any (``lr_cnn=1e-16`` and ``1e+16`` read alike in dashes)."""
-        return settings_slug(re.sub(r"[^a-z0-9]+", "-", self.name.lower()).strip("-"), self.settings)
+        readable = re.sub(r"[^a-z0-9]+", "-", self.name.lower()).strip("-")
+        return settings_slug(readable, self.settings + (self.members if self.chosen_members else ()))
 
     @property
     def backbone(self) -> str | None:
@@ -115,9 +124,10 @@ EXPERIMENTS: dict[str, Experiment] = {e.name: e for rows in TABLES.values() for 
 
 TAGS = {PRETRAIN_NAMES["affwild"]: "affwild", PRETRAIN_NAMES[None]: None, PRETRAIN_NAMES["affwild2"]: "affwild2",
         NO_LANDMARKS: NO_LANDMARKS}
-GRAMMAR = "NETWORK [(TAG, ..., FIELD=VALUE, ...)]"
+GRAMMAR = "NETWORK [(TAG, ..., FIELD=VALUE, ...)]"  # and "Decision-Level Fusion [NAME; NAME; ...]"
 EXAMPLES = ("CNN-3RNN-4th-conv_last-pool_fc", f"{BEST_1RNN} (Aff-Wild, no landmarks, seq_len=40)",
-            f"{BEST_3RNN} (aggregate=mean)", f"{BEST_3RNN} (loss_weights=1,0)", f"{FUSION_RNN} (from scratch)")
+            f"{BEST_3RNN} (aggregate=mean)", f"{BEST_3RNN} (loss_weights=1,0)", f"{FUSION_RNN} (from scratch)",
+            f"{DECISION_FUSION} [{BEST_3RNN}; VGG-Face (Aff-Wild)]")
 
 
 def get(name: str) -> Experiment:
@@ -132,6 +142,9 @@ def get(name: str) -> Experiment:
 def parse(name: str) -> Experiment:
     """The experiment ``name`` spells (the module's grammar); a bad network, tag, field or value
     is one `OmgError` listing what is valid."""
+    fused = re.fullmatch(rf"\s*{re.escape(DECISION_FUSION)}\s*\[(.*)\]\s*", name)
+    if fused:
+        return decision_fusion_of([part.strip() for part in fused.group(1).split(";")])
     match = re.fullmatch(r"\s*([^()]+?)\s*(?:\(([^()]*)\))?\s*", name)
     if match is None:
         raise OmgError(f"experiment {name!r}: write {GRAMMAR}, e.g. {EXAMPLES[1]!r}")
@@ -152,6 +165,16 @@ def parse(name: str) -> Experiment:
                 raise OmgError(f"experiment {name!r}: {field} is set twice")
             settings[field] = _setting(field, value, name)
     return _variant(model, pretrain, landmarks, tuple(f"{k}={v}" for k, v in sorted(settings.items())))
+
+
+def decision_fusion_of(names: list[str]) -> Experiment:
+    """Decision-level fusion (Eq. 1) of the experiments ``names``, any two or more networks of
+    any recipe (trained with the same seeds), weighted by their validation CCC."""
+    members = tuple(dict.fromkeys(get(n).name for n in names if n))
+    if len(members) < 2 or any(not get(m).trained for m in members):
+        raise OmgError(f"{DECISION_FUSION} [{'; '.join(names)}]: fuse two or more different trained networks (not "
+                       f"fusions, not the floor), e.g. '{DECISION_FUSION} [{BEST_1RNN}; VGG-Face]'")
+    return Experiment(DECISION_FUSION, members=members)
 
 
 def _network(model: str, name: str) -> str:

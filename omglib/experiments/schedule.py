@@ -57,7 +57,7 @@ def plan(ctx: Context, chosen: list[Experiment]) -> dict[Job, set[Job]]:
     for exp in with_members(chosen):
         for seed, cnn_seed in runs_of(ctx.with_settings(exp.overrides), exp):
             job = Job("run", exp.name, exp.pretrain, seed, cnn_seed)
-            needs = {Job("run", m, exp.pretrain, seed, cnn_seed) for m in exp.members}
+            needs = {Job("run", m, get(m).pretrain, seed, cnn_seed) for m in exp.members}
             if exp.trained:
                 cnn = Job("cnn", exp.backbone, exp.pretrain, cnn_seed, cnn_seed, exp.landmarks,
                           cnn_settings(exp.overrides))
