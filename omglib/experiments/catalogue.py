@@ -11,7 +11,8 @@ profile's. Its name says all of it, in one grammar (`parse`)::
 NETWORK is any network of the registry (any tap set: "CNN-3RNN-4th-conv_last-pool_fc"), TAG is
 "Aff-Wild", "from scratch" or "no landmarks", FIELD a field of `TrainConfig` or `ModelConfig`
 ("seq_len=40", "aggregate=mean", "loss_weights=1,0"). The paper's rows are names in it. Fusion
-rows fuse the CNN-1RNN and CNN-3RNN of their own recipe. The linear probe (`omglib.probe`) is
+rows fuse the CNN-1RNN and CNN-3RNN of their own recipe; a decision-level fusion of any
+networks is "Decision-Level Fusion [NAME; NAME; ...]". The linear probe (`omglib.probe`) is
 no network of the paper: it is each table's floor.
 """
 
