@@ -7,6 +7,7 @@ same files and `atomic_path` discards them.
 from __future__ import annotations
 
 import contextlib
+import functools
 import json
 import os
 import sys
@@ -79,9 +80,16 @@ def from_json(cls, data: dict):
     its declared type again (nested records, tuples, optional records), so a record read back
     is the one written (NaN fields aside: NaN equals nothing). Keys ``cls`` does not declare
     are ignored (an older file's extras); dict fields come back as JSON has them."""
+    hints = _fields_of(cls)
+    return cls(**{k: _typed(hints[k], v) for k, v in data.items() if k in hints})
+
+
+@functools.lru_cache(maxsize=None)
+def _fields_of(cls) -> dict:
+    """The declared type of each field of the dataclass ``cls``, resolved once (records are
+    read in loops: every run's status)."""
     hints = typing.get_type_hints(cls)
-    known = {f.name for f in fields(cls)}
-    return cls(**{k: _typed(hints[k], v) for k, v in data.items() if k in known})
+    return {f.name: hints[f.name] for f in fields(cls)}
 
 
 def _typed(hint, value):

@@ -593,7 +593,7 @@ def postprocessing_grid(ctx, names: list[str], median_windows: tuple[int, ...], 
         if not (exp.trained or exp.is_probe) or s is None:
             continue
         redone = [postprocessing_on(ctx, exp, seed, cnn_seed, median_windows, smoothing_windows)
-                  for seed, cnn_seed in seed_runs(ctx.with_settings(exp.overrides), exp)]
+                  for seed, cnn_seed in seed_runs(ctx, exp)]
         rows.append({"experiment": name, "median windows (V, A)": redone[0][0].median_window,
                      "smoothing windows (V, A)": redone[0][0].smoothing_window,
                      "V, profile's grid": s.ccc_valence, "V, this grid": np.mean([r[1].ccc_valence for r in redone]),

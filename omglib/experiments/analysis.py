@@ -38,7 +38,7 @@ def table(ctx: Context, number: int, post_processed: bool = True, extra: tuple[E
 
 def rows(ctx: Context, chosen: list[Experiment], post_processed: bool = True) -> pd.DataFrame:
     """`table`'s rows for the experiments ``chosen`` (a chapter's own comparison)."""
-    rows = []
+    out = []
     for exp in chosen:
         s = load_summary(ctx, exp.name)
         row = {"experiment": exp.name, "model": exp.model, "pretrain": PRETRAIN_NAMES[exp.pretrain],
@@ -52,14 +52,13 @@ def rows(ctx: Context, chosen: list[Experiment], post_processed: bool = True) ->
         cnn = s.cnn_seeds if s else None
         row["sd_mean_cnn_seeds"] = cnn["sd_mean"] if cnn else np.nan
         row["ccc_mean_cnn_seeds"] = cnn["ccc_mean"] if cnn else np.nan
-        rows.append(row)
-    return pd.DataFrame(rows)
+        out.append(row)
+    return pd.DataFrame(out)
 
 
 def _predictions(ctx: Context, name: str, raw: bool = False) -> tuple[pd.DataFrame, np.ndarray]:
     exp = get(name)
-    runs = seed_runs(ctx.with_settings(exp.overrides), exp)
-    return seed_predictions([run_folder(ctx, exp, seed, cnn_seed) for seed, cnn_seed in runs], raw)
+    return seed_predictions([run_folder(ctx, exp, seed, cnn_seed) for seed, cnn_seed in seed_runs(ctx, exp)], raw)
 
 
 def compare(ctx: Context, claim: Claim) -> dict:

@@ -73,8 +73,7 @@ class Experiment:
     def slug(self) -> str:
         """Its results folder: the name in lower case and dashes, with a digest of its settings
         when it has any (``lr_cnn=1e-16`` and ``1e+16`` read alike in dashes)."""
-        readable = re.sub(r"[^a-z0-9]+", "-", self.name.lower()).strip("-")
-        return settings_slug(readable, self.settings + (self.members if self.chosen_members else ()))
+        return slug(self.name, self.settings + (self.members if self.chosen_members else ()))
 
     @property
     def backbone(self) -> str | None:
@@ -98,9 +97,11 @@ class Experiment:
         return self.model not in (DECISION_FUSION, LINEAR_PROBE)
 
 
-def settings_slug(slug: str, settings: tuple[str, ...]) -> str:
-    """``slug``, made unique for ``settings`` by their digest (none: ``slug`` itself)."""
-    return f"{slug}-{hashlib.sha1(repr(settings).encode()).hexdigest()[:6]}" if settings else slug
+def slug(text: str, settings: tuple[str, ...] = ()) -> str:
+    """A folder name for ``text``: lower case and dashes, with the digest of ``settings`` when
+    there are any, since settings that differ can read alike in dashes."""
+    readable = re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")
+    return f"{readable}-{hashlib.sha1(repr(settings).encode()).hexdigest()[:6]}" if settings else readable
 
 
 def _variant(model: str, pretrain: str | None = "affwild2", landmarks: bool = True,
@@ -131,13 +132,13 @@ EXAMPLES = ("CNN-3RNN-4th-conv_last-pool_fc", f"{BEST_1RNN} (Aff-Wild, no landma
             f"{DECISION_FUSION} [{BEST_3RNN}; VGG-Face (Aff-Wild)]")
 
 
+_BY_NAME = {**{e.slug: e for e in EXPERIMENTS.values()}, **EXPERIMENTS}  # a catalogue row by its name or slug
+
+
 def get(name: str) -> Experiment:
     """The experiment called ``name``: a catalogue row (by its name or its slug) or any name of
     the grammar (`parse`)."""
-    for e in EXPERIMENTS.values():
-        if name in (e.name, e.slug):
-            return e
-    return parse(name)
+    return _BY_NAME.get(name) or parse(name)
 
 
 def parse(name: str) -> Experiment:

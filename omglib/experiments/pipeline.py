@@ -23,7 +23,6 @@ recipe, seeds, data, code) matches; otherwise it is trained again.
 from __future__ import annotations
 
 import logging
-import re
 import time
 from contextlib import nullcontext
 from dataclasses import asdict, dataclass, replace
@@ -35,7 +34,7 @@ import torch
 
 from omglib.data.sequences import SequenceDataset, Sequences, cut, landmark_input
 from omglib.errors import OmgError
-from omglib.experiments.catalogue import CNN_OF_BACKBONE, Experiment, get, settings_slug
+from omglib.experiments.catalogue import CNN_OF_BACKBONE, Experiment, get, slug
 from omglib.experiments.results import (CNNResult, Context, FusionWeights, RunFolder, SeedResult, Training,
                                         UtteranceTable, ccc_pair, code_version, fingerprint, provenance, run_folder,
                                         scores_of, write_csv)
@@ -122,9 +121,8 @@ def cnn_run(ctx: Context, backbone: str, pretrain: str | None, seed: int, landma
     model = {k: v for k, v in asdict(replace(ctx.profile.model, landmarks=landmarks)).items() if k not in HEAD_MODEL}
     recipe = {"model": model, "cnn": {k: getattr(t, k) for k in CNN_TRAIN if k not in ("start", "weights_dir")},
               "start": start_of(ctx, name)[1].identity()}
-    folder = "-".join([f"{name.lower()}-{dataset}", *([] if landmarks else ["no-landmarks"]),
-                       *(re.sub(r"[^a-z0-9]+", "-", s.partition(".")[2].lower()).strip("-") for s in ctx.settings)])
-    folder = settings_slug(folder, ctx.settings)
+    folder = slug(" ".join([name, dataset, *([] if landmarks else ["no landmarks"]),
+                            *(s.partition(".")[2] for s in ctx.settings)]), ctx.settings)
     return CNNRun(backbone, dataset, seed, RunFolder(ctx.folder / "cnn" / folder / f"seed-{seed}"),
                   fingerprint("cnn", name, dataset, recipe, seed, code_version(), stores), landmarks)
 
@@ -398,8 +396,9 @@ def postprocessing_on(ctx: Context, exp: Experiment, seed: int, cnn_seed: int, m
     chosen on validation from ``median_windows`` and ``smoothing_windows``, from the run's stored
     per-frame predictions (nothing is trained), and the test `Scores` they give."""
     ctx = ctx.with_settings(exp.overrides)
-    folder = run_folder(ctx, exp, seed, cnn_seed)
-    seqs = {s: cut(ctx.store("omg", s), ctx.profile.train.seq_len) for s in ("train", "validation", "test")}
+    folder, seq_len = run_folder(ctx, exp, seed, cnn_seed), ctx.profile.train.seq_len
+    seqs = {s: ctx.once(("sequences", ctx.frames, s, seq_len), lambda s=s: cut(ctx.store("omg", s), seq_len))
+            for s in ("train", "validation", "test")}  # cut once for every run a grid re-chooses
     plain = _Evaluation(ctx, seqs["train"]).plain
     frames = {s: np.load(folder.frames(s))["predictions"] for s in ("validation", "test")}
     val = seqs["validation"]

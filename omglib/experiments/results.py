@@ -390,7 +390,8 @@ class SeedResult(_Record):
 def seed_runs(ctx: Context, exp: Experiment) -> list[tuple[int, int]]:
     """(seed, CNN seed) of the runs an experiment's numbers average: each training seed, with
     the shared CNN pre-training (or its own, when the profile does not share it). The linear
-    probe has no seed (closed form): one run."""
+    probe has no seed (closed form): one run. No experiment setting changes them (seeds and
+    ``share_cnn`` are the run's, not a recipe's: `catalogue.SETTING_SECTIONS`)."""
     if exp.is_probe:
         return [(ctx.seeds[0], ctx.cnn_seed)]
     return [(s, ctx.cnn_seed if ctx.profile.train.share_cnn else s) for s in ctx.seeds]

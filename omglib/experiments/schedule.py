@@ -55,7 +55,7 @@ def plan(ctx: Context, chosen: list[Experiment]) -> dict[Job, set[Job]]:
     """Every job the experiments ``chosen`` (and their members) need -> the jobs it waits for."""
     graph: dict[Job, set[Job]] = {}
     for exp in with_members(chosen):
-        for seed, cnn_seed in runs_of(ctx.with_settings(exp.overrides), exp):
+        for seed, cnn_seed in runs_of(ctx, exp):
             job = Job("run", exp.name, exp.pretrain, seed, cnn_seed)
             needs = {Job("run", m, get(m).pretrain, seed, cnn_seed) for m in exp.members}
             if exp.trained:
@@ -150,8 +150,6 @@ def _run_parallel(ctx: Context, graph: dict[Job, set[Job]], users: dict, finish,
 
 def summary(ctx: Context, exp: Experiment) -> Summary:
     """Summarise the stored runs of ``exp`` (all of its seeds must have run)."""
-    ctx = ctx.with_settings(exp.overrides)
-
     def read(runs: list[tuple[int, int]]) -> tuple[list[Path], list[SeedResult]]:
         folders = [run_folder(ctx, exp, seed, cnn_seed) for seed, cnn_seed in runs]
         results = [SeedResult.read(f) for f in folders]
