@@ -58,9 +58,13 @@ class Settings:
     workers: int | None = None
     force: bool = False
     overrides: tuple[str, ...] | dict = ()  # "SECTION.FIELD=VALUE" strings (`--set`) or a chapter's mapping
+    engine: str = "local"  # where trainings run (`omglib.experiments.engine.Engine`): local or dask
+    scheduler: str = ""  # dask: a running scheduler's address
+    cluster: str = ""  # dask: a cluster spec whose queue starts the workers
     progress: bool = True
 
-    PARAMETERS = ("profile", "data_root", "frames", "results", "device", "seeds", "workers", "force", "overrides")
+    PARAMETERS = ("profile", "data_root", "frames", "results", "device", "seeds", "workers", "force", "overrides",
+                  "engine", "scheduler", "cluster")
 
     @classmethod
     def of_chapter(cls, namespace: dict) -> Settings:
@@ -68,14 +72,15 @@ class Settings:
         given = {k: namespace[k] for k in cls.PARAMETERS}
         return cls(given["profile"], given["data_root"] or None, given["frames"] or None, given["results"],
                    given["device"], tuple(given["seeds"]) or None, given["workers"] or None, bool(given["force"]),
-                   given["overrides"] or (), progress=False)
+                   given["overrides"] or (), given["engine"] or "local", given["scheduler"], given["cluster"],
+                   progress=False)
 
     @classmethod
     def of_command(cls, args) -> Settings:
         """From the command line's options (`omglib.cli`)."""
         return cls(args.profile, args.data_root, args.frames, args.results, args.device,
                    tuple(args.seeds) if args.seeds else None, args.workers, args.force, tuple(args.overrides),
-                   progress=not args.quiet)
+                   args.engine, args.scheduler or "", args.cluster or "", progress=not args.quiet)
 
     def chosen(self) -> Profile:
         return get_profile(self.profile, self.overrides)
@@ -91,9 +96,11 @@ def context(settings: Settings, prepare: bool = True, generate: bool = False):
     folder first (a no-op when complete; with ``prepare`` False, an incomplete store is refused
     instead). The profile's surrogate is generated first when ``generate`` and it is missing."""
     from omglib.experiments import Context
+    from omglib.experiments.engine import Engine
     from omglib.preprocess.run import incomplete, preprocess
 
     chosen, root, progress = settings.chosen(), settings.root(), settings.progress
+    engine = Engine(settings.engine, settings.scheduler, settings.cluster)  # refused before any work when wrong
     # the FrameStores depend on the pre-processing settings, and on the surrogate's when it is one
     label = chosen.label("preprocess", *([] if settings.data_root else ["synth"]))
     frames = Path(settings.frames or f"data/frames-{label}")
@@ -114,7 +121,7 @@ def context(settings: Settings, prepare: bool = True, generate: bool = False):
         raise OmgError(f"neither {root} nor {frames} exists: run `omg synth --profile {chosen.name} --out {root}` "
                        "first, or pass data_root your OMG-Emotion (+ Aff-Wild2) folder")
     return Context.create(chosen, frames, settings.results, settings.device, settings.seeds, progress=progress,
-                          force=settings.force, workers=settings.workers)
+                          force=settings.force, workers=settings.workers, engine=engine)
 
 
 @dataclass(frozen=True)
@@ -183,7 +190,8 @@ def chapter_parameters(ctx, data_root: str | Path | None) -> dict:
     values = {"profile": ctx.profile.name, "data_root": str(Path(data_root).resolve()) if data_root else "",
               "frames": str(ctx.frames.resolve()), "results": str(ctx.results.resolve()), "device": str(ctx.device),
               "seeds": list(ctx.seeds), "workers": ctx.workers, "force": False,
-              "overrides": dict(o.split("=", 1) for o in ctx.profile.overrides)}
+              "overrides": dict(o.split("=", 1) for o in ctx.profile.overrides), "engine": ctx.engine.kind,
+              "scheduler": ctx.engine.scheduler, "cluster": ctx.engine.cluster}
     return {name: values[name] for name in Settings.PARAMETERS}
 
 

@@ -186,6 +186,7 @@ def _cmd_run(args: argparse.Namespace) -> None:
               f"  NETWORK  a network of `omg models`, a multi-RNN with any taps\n"
               f"  TAG      {', '.join(catalogue.TAGS)} (default Aff-Wild2, with landmarks)\n"
               f"  FIELD    a setting of the profile's train or model section: {', '.join(catalogue.SETTING_SECTIONS)}\n"
+              f"           ({catalogue.LR}: the learning rate the network trains with on OMG, frozen or end to end)\n"
               "e.g.\n" + "\n".join(f"  omg run \"{e}\"" for e in catalogue.EXAMPLES))
         return
     if not args.names and not args.table:
@@ -201,20 +202,25 @@ def _cmd_run(args: argparse.Namespace) -> None:
     ctx = _context(args, prepare=not distributed.launched())  # N processes must not pre-process side by side
     tic = time.perf_counter()
     main, processes = distributed.is_main(), (f"{distributed.world()} processes under torchrun" if distributed.active()
-                                              else f"{ctx.workers} processes")
+                                              else f"{ctx.workers} processes" if ctx.engine.kind == "local"
+                                              else ctx.engine.where)
     try:
         summaries = experiments.run(ctx, [e.name for e in order])
     finally:
         distributed.stop()
     if not main:
         return
-    print(f"{len(summaries)} experiments x seeds {list(ctx.seeds)} in {time.perf_counter() - tic:.0f} s "
+    print(f"{len({s.experiment for s in summaries.values()})} experiments x seeds {list(ctx.seeds)} in {time.perf_counter() - tic:.0f} s "
           f"({processes}); mean over seeds (sd) [95% video-cluster interval]:")
     if any(s.split != "test" for s in summaries.values()):
         print(f"the test split of {ctx.frames} has no labels (omg_TestVideos_WithoutLabels.csv), so it cannot be scored: "
               "its predictions are in each run's predictions.csv (`omg evaluate` scores them once labelled), and the "
               "scores below are on validation, which also chose each model (optimistic)")
+    for asked in (e.name for e in order if summaries[e.name].experiment != e.name):
+        print(f"{asked}: the {ctx.profile.name} profile runs it as {summaries[asked].experiment} (`catalogue.as_run`)")
     for name, s in summaries.items():
+        if name != s.experiment:
+            continue  # the asked spelling of a row printed under its own
         print(f"{name:58s} V {s.ccc_valence:6.3f} ({s.sd_valence:.3f}) [{s.ci_valence[0]:.2f}, {s.ci_valence[1]:.2f}]"
               f"  A {s.ccc_arousal:6.3f} ({s.sd_arousal:.3f}) [{s.ci_arousal[0]:.2f}, {s.ci_arousal[1]:.2f}]")
     for number in args.table or []:
@@ -350,6 +356,13 @@ def _experiment_options() -> argparse.ArgumentParser:
     parser.add_argument("--seeds", type=int, nargs="+", default=None,
                         help="training seeds (default: the profile's, e.g. 0 1 2); stored seeds are re-used")
     parser.add_argument("--force", action="store_true", help="retrain even when the stored result is current")
+    parser.add_argument("--engine", default="local",
+                        help="where trainings run: local (default), this machine's processes (--workers); dask, a Dask "
+                        "cluster: --scheduler's, --cluster's, or else a local one of --workers processes")
+    parser.add_argument("--scheduler", default=None, metavar="tcp://HOST:PORT", help="dask: a running scheduler")
+    parser.add_argument("--cluster", default=None, metavar="SPEC.yaml",
+                        help="dask: a cluster spec (queue: slurm | pbs | sge | lsf, jobs, cores, memory, gpus, ...) "
+                        "whose queue starts the workers")
     return parser
 
 

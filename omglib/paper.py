@@ -1,7 +1,7 @@
 """The paper's published names and numbers (Kollias & Zafeiriou, real OMG-Emotion test set).
 
 One home for what the paper prints, depending on nothing: the catalogue's names of its best
-networks, the test CCCs of Tables 3-6 (with post-processing, and Table 3's brackets without
+networks, Sec. 6.1's training choices, the test CCCs of Tables 3-6 (with post-processing, and Table 3's brackets without
 it), Table 7's per-region MSEs and Table 8's challenge entries. `omglib.reporting` puts them
 beside the book's numbers and `omglib.experiments.analysis` takes the claims' published
 differences from them.
@@ -14,6 +14,8 @@ BEST_3RNN = "CNN-3RNN-2nd-pool_last-pool_fc"
 DECISION_FUSION = "Decision-Level Fusion"
 FUSION_RNN = "Model-level Fusion + RNN"
 NETWORK_TABLES = (3, 4, 5, 6)  # the tables whose rows are networks (Tables 7 and 8 read Table 3's)
+SEQ_LEN = 80  # Sec. 6.1: frames per sequence at 25 fps, 80 best of 40 to 100
+END_TO_END_LRS = (1e-5, 1e-4)  # Sec. 6.1: the CNN-RNNs' learning rates end to end, 1e-5 best
 
 # Test CCC (valence, arousal) with post-processing; keys are the catalogue's experiment names.
 CCC: dict[str, tuple[float, float]] = {

@@ -111,6 +111,7 @@ class FitResult:
     best_epoch: int
     best_score: float
     frames_per_second: float  # training frames per second (forward + backward), last run
+    resumed_after: int = 0  # epochs a checkpoint held when this call began (a killed run resumed)
 
 
 def _batch_ccc(pred: torch.Tensor, labels: torch.Tensor, mask: torch.Tensor) -> np.ndarray:
@@ -220,6 +221,7 @@ def fit(model: nn.Module, train: SequenceDataset, score: Callable[[nn.Module], t
         model.to(memory_format=torch.channels_last)
     optimizer = torch.optim.Adam([p for p in model.parameters() if p.requires_grad], lr=settings.lr)
     state = Checkpoint.resumable(checkpoint, device) if resume else None
+    resumed_after = 0 if state is None else state.epoch + 1
     if state is None:
         state = Checkpoint({}, {}, -1, distributed.world(), [], None, -np.inf, -1)
     else:
@@ -248,4 +250,4 @@ def fit(model: nn.Module, train: SequenceDataset, score: Callable[[nn.Module], t
             state.save(checkpoint)
     if state.best is not None:
         model.load_state_dict(state.best)
-    return FitResult(pd.DataFrame(state.history), state.best_epoch + 1, float(state.best_score), speed)
+    return FitResult(pd.DataFrame(state.history), state.best_epoch + 1, float(state.best_score), speed, resumed_after)

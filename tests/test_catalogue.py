@@ -7,8 +7,9 @@ import pytest
 
 from omglib import experiments as X
 from omglib.errors import OmgError
-from omglib.experiments.catalogue import parse
+from omglib.experiments.catalogue import as_run, parse
 from omglib.experiments.pipeline import cnn_run, run_fingerprint
+from omglib.experiments.results import run_folder
 
 
 def test_every_paper_row_is_a_name_of_the_grammar():
@@ -96,6 +97,35 @@ def test_the_training_choices_are_the_papers_lengths_at_the_profiles_frame_rate(
     assert {n for c in claims for n in (c.better, c.than)} == set(names)  # every row is in a claim
     paper = X.training_choices(get_profile("paper").train)[1]  # end to end there: the other row is frozen, cheap
     assert any(c.than == f"{X.BEST_3RNN} (strategy=frozen)" for c in paper)
+    assert any(c.than == f"{X.BEST_3RNN} (lr=0.0001)" for c in paper) and not any("lr=" in n for n in names)
+
+
+def test_a_profile_runs_a_name_one_way_lr_its_strategys_field_and_its_own_values_left_out():
+    from omglib.config import get_profile
+
+    quick, paper = get_profile("quick"), get_profile("paper")
+    own_length = X.get(f"{X.BEST_3RNN} (seq_len={quick.train.seq_len})")
+    assert as_run(own_length, quick) == X.get(X.BEST_3RNN) and as_run(own_length, paper) == own_length
+    assert as_run(X.get(f"{X.FUSION_RNN} (seq_len={quick.train.seq_len})"), quick) == X.get(X.FUSION_RNN)
+    lr = X.get(f"{X.BEST_3RNN} (lr=1e-4)")
+    assert as_run(lr, quick).settings == ("lr_frozen=0.0001",) and as_run(lr, paper).settings == ("lr_end_to_end=0.0001",)
+    assert as_run(X.get("VGG-Face (lr=1e-5)"), paper).settings == ("lr_cnn=1e-05",)  # a frame CNN end to end
+    assert as_run(X.get(f"{X.BEST_3RNN} (lr=1e-4, strategy=end-to-end)"), quick).settings == (
+        "lr_end_to_end=0.0001", "strategy=end-to-end")  # the strategy it trains with, not the profile's
+    fusion = X.get(f"{X.DECISION_FUSION} [{X.BEST_3RNN} (seq_len={quick.train.seq_len}); CNN-1RNN]")
+    assert fusion.chosen_members and as_run(fusion, quick) == X.get(X.DECISION_FUSION)  # the recipe's own members
+    with pytest.raises(OmgError, match="lr is lr_frozen on the quick profile, which it also sets"):
+        as_run(X.get(f"{X.BEST_3RNN} (lr=1e-4, lr_frozen=1e-2)"), quick)
+
+
+def test_a_setting_equal_to_the_profiles_own_names_the_same_run(smoke_run):
+    ctx, _ = smoke_run
+    t = ctx.profile.train
+    same = X.get(f"{X.BEST_3RNN} (seq_len={t.seq_len}, lr={t.lr_frozen})")
+    best = X.get(X.BEST_3RNN)
+    assert run_folder(ctx, same, 0) == run_folder(ctx, best, 0)
+    assert run_fingerprint(ctx, same, 0, ctx.cnn_seed) == run_fingerprint(ctx, best, 0, ctx.cnn_seed)
+    assert X.status(ctx, same, 0) == "current"  # nothing to train: it is the paper's row
 
 
 def test_a_decision_fusion_of_any_members_is_a_name_and_plans_its_members_first(tmp_path):

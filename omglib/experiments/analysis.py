@@ -17,7 +17,7 @@ from statistics import NormalDist
 import numpy as np
 import pandas as pd
 
-from omglib.experiments.catalogue import CLAIMS, LINEAR_PROBE, PRETRAIN_NAMES, TABLES, Claim, Experiment, get
+from omglib.experiments.catalogue import CLAIMS, LINEAR_PROBE, PRETRAIN_NAMES, TABLES, Claim, Experiment
 from omglib import paper
 from omglib.experiments.results import Context, load_summary, seed_predictions, seed_runs, run_folder
 from omglib.metrics import DIMENSIONS, ccc, paired_bootstrap
@@ -57,7 +57,7 @@ def rows(ctx: Context, chosen: list[Experiment], post_processed: bool = True) ->
 
 
 def _predictions(ctx: Context, name: str, raw: bool = False) -> tuple[pd.DataFrame, np.ndarray]:
-    exp = get(name)
+    exp = ctx.experiment(name)
     return seed_predictions([run_folder(ctx, exp, seed, cnn_seed) for seed, cnn_seed in seed_runs(ctx, exp)], raw)
 
 
@@ -182,7 +182,7 @@ def tap_diagnosis(ctx: Context, extra: tuple[Experiment, ...] = ()) -> pd.DataFr
     networks += [e for e in extra if e not in networks and not e.members and parse_multi_rnn(e.model)]
     by_cnn: dict[Path, tuple] = {}  # the networks that share one CNN are probed in one pass
     for exp in networks:
-        own_ctx = ctx.with_settings(exp.overrides)
+        own_ctx = ctx.with_settings(ctx.experiment(exp).overrides)
         run = cnn_run(own_ctx, "vgg16", exp.pretrain, ctx.cnn_seed, exp.landmarks)
         if run.weights.is_file():
             by_cnn.setdefault(run.folder.path, (own_ctx, run, []))[2].append(exp)

@@ -10,7 +10,9 @@ profile's. Its name says all of it, in one grammar (`parse`)::
 
 NETWORK is any network of the registry (any tap set: "CNN-3RNN-4th-conv_last-pool_fc"), TAG is
 "Aff-Wild", "from scratch" or "no landmarks", FIELD a field of `TrainConfig` or `ModelConfig`
-("seq_len=40", "aggregate=mean", "loss_weights=1,0"). The paper's rows are names in it. Fusion
+("seq_len=40", "aggregate=mean", "loss_weights=1,0") or ``lr``, the learning rate the network
+trains with on OMG whatever the strategy (`lr_field`). The paper's rows are names in it. A
+profile runs a name as `as_run` spells it: one run, one folder, however a reader wrote it. Fusion
 rows fuse the CNN-1RNN and CNN-3RNN of their own recipe; a decision-level fusion of any
 networks is "Decision-Level Fusion [NAME; NAME; ...]". The linear probe (`omglib.probe`) is
 no network of the paper: it is each table's floor.
@@ -21,10 +23,12 @@ from __future__ import annotations
 import hashlib
 import re
 from dataclasses import dataclass, fields, replace
+from functools import lru_cache
 
-from omglib.config import ModelConfig, TrainConfig, get_profile, override
+from omglib.config import ModelConfig, Profile, TrainConfig, get_profile, override
 from omglib.errors import OmgError
-from omglib.paper import BEST_1RNN, BEST_3RNN, DECISION_FUSION, FUSION_RNN, NETWORK_TABLES
+from omglib.paper import (BEST_1RNN, BEST_3RNN, DECISION_FUSION, END_TO_END_LRS, FUSION_RNN, NETWORK_TABLES,
+                          SEQ_LEN)
 from omglib.models import registry
 
 LINEAR_PROBE = "Linear probe (floor)"
@@ -33,8 +37,19 @@ NO_LANDMARKS = "no landmarks"
 CNN_OF_BACKBONE = {"vgg16": "VGG-Face", "resnet50": "ResNet-50", "densenet121": "DenseNet-121"}
 # what an experiment's FIELD=VALUE may set: a recipe's own fields (landmarks and pre-training are
 # tags; how seeds share a CNN, the bootstrap and the weights folder are the run's, not a recipe's)
+LR = "lr"  # the learning rate of whichever layers train on OMG (`lr_field`)
 SETTING_SECTIONS = {**{f.name: "train" for f in fields(TrainConfig) if f.name not in ("share_cnn", "bootstrap", "weights_dir")},
-                    **{f.name: "model" for f in fields(ModelConfig) if f.name != "landmarks"}}
+                    LR: "train", **{f.name: "model" for f in fields(ModelConfig) if f.name != "landmarks"}}
+
+
+def lr_field(train: TrainConfig, frame_cnn: bool) -> str:
+    """The field holding the learning rate a network trains with on OMG (Sec. 6.1): above a
+    frozen CNN ``lr_frozen``; end to end ``lr_cnn`` for a frame CNN, ``lr_end_to_end`` for a
+    CNN-RNN. An experiment's ``lr`` means this field, so one name asks the same question of a
+    frozen and an end-to-end profile."""
+    if train.strategy == "frozen":
+        return "lr_frozen"
+    return "lr_cnn" if frame_cnn else "lr_end_to_end"
 
 
 @dataclass(frozen=True)
@@ -66,7 +81,8 @@ class Experiment:
 
     @property
     def overrides(self) -> tuple[str, ...]:
-        """Its settings as `omglib.config.override` takes them ("train.seq_len=40")."""
+        """Its settings as `omglib.config.override` takes them ("train.seq_len=40"); those of
+        `as_run`'s spelling, which has no ``lr`` alias left."""
         return tuple(f"{SETTING_SECTIONS[s.partition('=')[0]]}.{s}" for s in self.settings)
 
     @property
@@ -128,7 +144,8 @@ TAGS = {PRETRAIN_NAMES["affwild"]: "affwild", PRETRAIN_NAMES[None]: None, PRETRA
         NO_LANDMARKS: NO_LANDMARKS}
 GRAMMAR = "NETWORK [(TAG, ..., FIELD=VALUE, ...)]"  # and "Decision-Level Fusion [NAME; NAME; ...]"
 EXAMPLES = ("CNN-3RNN-4th-conv_last-pool_fc", f"{BEST_1RNN} (Aff-Wild, no landmarks, seq_len=40)",
-            f"{BEST_3RNN} (aggregate=mean)", f"{BEST_3RNN} (loss_weights=1,0)", f"{FUSION_RNN} (from scratch)",
+            f"{BEST_3RNN} (aggregate=mean)", f"{BEST_3RNN} (loss_weights=1,0)", f"{BEST_3RNN} (lr=1e-4)",
+            f"{FUSION_RNN} (from scratch)",
             f"{DECISION_FUSION} [{BEST_3RNN}; VGG-Face (Aff-Wild)]")
 
 
@@ -169,10 +186,38 @@ def parse(name: str) -> Experiment:
     return _variant(model, pretrain, landmarks, tuple(f"{k}={v}" for k, v in sorted(settings.items())))
 
 
+@lru_cache(maxsize=4096)
+def as_run(exp: Experiment, profile: Profile) -> Experiment:
+    """``exp`` as ``profile`` runs it: ``lr`` spelled as the field it sets there (`lr_field`,
+    under the strategy the experiment trains with) and each setting equal to the profile's own
+    value left out, so that "CNN-3RNN (seq_len=40)" on a profile of 40-frame sequences is the
+    run of "CNN-3RNN", not a second one. Fusions' members are spelled the same way."""
+    if exp.chosen_members:
+        return decision_fusion_of([as_run(get(m), profile).name for m in exp.members])
+    if not exp.settings:
+        return exp
+    own = dict(s.split("=", 1) for s in exp.settings)
+    if LR in own:
+        trained = override(profile, [f"{SETTING_SECTIONS[k]}.{k}={v}" for k, v in own.items() if k != LR])
+        field = lr_field(trained.train, exp.is_frame_cnn)
+        if field in own:
+            raise OmgError(f"experiment {exp.name!r}: lr is {field} on the {profile.name} profile, which it also "
+                           "sets; keep one")
+        own[field] = own.pop(LR)
+
+    def changes(field: str, value: str) -> bool:
+        section = SETTING_SECTIONS[field]
+        changed = override(profile, [f"{section}.{field}={value}"])
+        return getattr(getattr(changed, section), field) != getattr(getattr(profile, section), field)
+
+    kept = tuple(f"{k}={v}" for k, v in sorted(own.items()) if changes(k, v))
+    return _variant(exp.model, exp.pretrain, exp.landmarks, kept)
+
+
 def decision_fusion_of(names: list[str]) -> Experiment:
     """Decision-level fusion (Eq. 1) of the experiments ``names``, any two or more networks of
     any recipe (trained with the same seeds), weighted by their validation CCC."""
-    members = tuple(dict.fromkeys(get(n).name for n in names if n))
+    members = tuple(sorted({get(n).name for n in names if n}))  # one spelling, in any order
     if len(members) < 2 or any(not get(m).trained for m in members):
         raise OmgError(f"{DECISION_FUSION} [{'; '.join(names)}]: fuse two or more different trained networks (not "
                        f"fusions, not the floor), e.g. '{DECISION_FUSION} [{BEST_1RNN}; VGG-Face]'")
@@ -214,7 +259,7 @@ def _setting(field: str, value: str, name: str) -> str:
     if field not in SETTING_SECTIONS:
         raise OmgError(f"experiment {name!r}: unknown setting {field!r}; settings: {', '.join(SETTING_SECTIONS)} "
                        "(pre-training and landmarks are tags)")
-    key = f"{SETTING_SECTIONS[field]}.{field}"
+    key = f"{SETTING_SECTIONS[field]}.{'lr_frozen' if field == LR else field}"  # lr: a float like every lr field
     try:
         changed = override(get_profile("smoke"), [f"{key}={value}"])
     except OmgError as error:
@@ -294,14 +339,13 @@ CLAIMS: tuple[Claim, ...] = (
 
 # ---------------------------------------------------------------- Sec. 6.1: the training choices
 
-PAPER_SEQ_LEN = 80  # frames at 25 fps; Sec. 6.1 tried 40 to 100
 VARIANTS = ("CNN-2RNN", "CNN-2RNN-1FC", "CNN2-to-1RNN", "CNN-3RNN-1FC")  # Sec. 5.3: "around 4-5% lower"
 
 
 def sequence_lengths(seq_len: int) -> tuple[int, ...]:
     """The paper's 40, 60, 80 and 100 frames at a profile whose ``seq_len`` spans the paper's 80
     (the quick surrogate's 40 frames at 12.5 fps are the same 3.2 s)."""
-    return tuple(round(seq_len * n / PAPER_SEQ_LEN) for n in (40, 60, 80, 100))
+    return tuple(round(seq_len * n / SEQ_LEN) for n in (40, 60, 80, 100))
 
 
 def training_choices(train: TrainConfig) -> tuple[list[Experiment], tuple[Claim, ...]]:
@@ -309,12 +353,12 @@ def training_choices(train: TrainConfig) -> tuple[list[Experiment], tuple[Claim,
     a profile's sequence length and training strategy: the other sequence lengths, the mean of a
     sequence for its median, valence-only and arousal-only training, the four variants, and,
     where the profile trains end to end itself (the paper's), the same network above a frozen
-    CNN (the paper found end to end best). A CPU profile freezes its CNN because one end-to-end
-    CNN-3RNN costs minutes per seed there (quick: about 8 on a 2-core machine), so it leaves that
-    row out."""
+    CNN (the paper found end to end best) and at the paper's other end-to-end learning rate. A
+    CPU profile freezes its CNN because one end-to-end CNN-3RNN costs minutes per seed there
+    (quick: about 8 on a 2-core machine), so it leaves those rows out."""
     s61, best, seq_len = "Sec. 6.1", BEST_3RNN, train.seq_len
     lengths = [n for n in sequence_lengths(seq_len) if n != seq_len]
-    claims = [Claim(f"{seq_len} frames (the paper's {PAPER_SEQ_LEN}) beat {n}", best, f"{best} (seq_len={n})", s61)
+    claims = [Claim(f"{seq_len} frames (the paper's {SEQ_LEN}) beat {n}", best, f"{best} (seq_len={n})", s61)
               for n in lengths]
     claims += [Claim("a sequence's median beats its mean", best, f"{best} (aggregate=mean)", s61),
                Claim("multi-task beats valence-only, on valence", best, f"{best} (loss_weights=1,0)", s61,
@@ -323,7 +367,10 @@ def training_choices(train: TrainConfig) -> tuple[list[Experiment], tuple[Claim,
                      dimension="arousal")]
     claims += [Claim(f"CNN-3RNN beats {v} (the paper: 4-5% lower)", best, v, "Sec. 5.3") for v in VARIANTS]
     if train.strategy == "end-to-end":
-        claims.append(Claim("end to end beats a frozen CNN", best, f"{best} (strategy=frozen)", s61))
+        other = END_TO_END_LRS[END_TO_END_LRS[0] == train.lr_end_to_end]
+        claims += [Claim("end to end beats a frozen CNN", best, f"{best} (strategy=frozen)", s61),
+                   Claim(f"end to end at lr {train.lr_end_to_end:g} beats {other:g} (the paper: "
+                         f"{END_TO_END_LRS[0]:g} best)", best, f"{best} ({LR}={other:g})", s61)]
     claims = [replace(c, better=get(c.better).name, than=get(c.than).name) for c in claims]  # each name spelled one way
     rows = list(dict.fromkeys(get(n) for c in claims for n in (c.better, c.than)))
     return rows, tuple(claims)

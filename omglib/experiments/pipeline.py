@@ -34,7 +34,7 @@ import torch
 
 from omglib.data.sequences import SequenceDataset, Sequences, cut, landmark_input
 from omglib.errors import OmgError
-from omglib.experiments.catalogue import CNN_OF_BACKBONE, Experiment, get, slug
+from omglib.experiments.catalogue import CNN_OF_BACKBONE, Experiment, get, lr_field, slug
 from omglib.experiments.results import (CNNResult, Context, FusionWeights, RunFolder, SeedResult, Training,
                                         UtteranceTable, ccc_pair, code_version, fingerprint, provenance, run_folder,
                                         scores_of, write_csv)
@@ -71,6 +71,11 @@ class CNNRun:
 
     def state(self) -> dict:
         return checkpoint.read(self.weights)[1]
+
+    def current(self) -> bool:
+        """Whether its stored weights are those of this fingerprint."""
+        stored = CNNResult.read(self.folder)
+        return stored is not None and stored.fingerprint == self.fingerprint and self.weights.is_file()
 
     def features_folder(self, ctx: Context, dataset: str, split: str) -> Path:
         return ctx.folder / "features" / f"{self.folder.path.parent.name}-seed-{self.seed}" / f"{dataset}-{split}"
@@ -140,8 +145,7 @@ def pretrained_cnn(ctx: Context, backbone: str, pretrain: str | None, seed: int,
     """Train (or re-use) the CNN of ``backbone`` frame by frame on the pre-training data."""
     ctx = ctx.with_settings(cnn_settings(ctx.settings))
     run = cnn_run(ctx, backbone, pretrain, seed, landmarks)
-    stored = CNNResult.read(run.folder)
-    if stored is not None and stored.fingerprint == run.fingerprint and run.weights.is_file():
+    if run.current():
         return run  # shared: --force retrains experiments, not this
     t = ctx.profile.train
     stages = [(run.dataset, t.pretrain_epochs, "checkpoint")]
@@ -262,11 +266,9 @@ class _Stage:
         self.ctx, self.exp, self.model, self.seed = ctx, exp, model, seed
         self.frozen = t.strategy == "frozen"
         self.cnn, self.cnn_state = cnn, cnn_state
-        if self.frozen:
-            lr, batch = t.lr_frozen, t.frozen_batch_size
-        else:
-            lr, batch = (t.lr_cnn, t.cnn_batch_size) if exp.is_frame_cnn else (t.lr_end_to_end, t.batch_size)
-        self.settings = FitSettings(lr, t.epochs, t.patience, batch, t.loss_weights, t.precision)
+        batch = t.frozen_batch_size if self.frozen else t.cnn_batch_size if exp.is_frame_cnn else t.batch_size
+        self.settings = FitSettings(getattr(t, lr_field(t, exp.is_frame_cnn)), t.epochs, t.patience, batch,
+                                    t.loss_weights, t.precision)
 
     def splits(self, dataset: str, names: list[str]) -> dict[str, _Split]:
         features = None
@@ -337,7 +339,8 @@ def _train_on_omg(ctx: Context, exp: Experiment, folder: RunFolder, seed: int, c
     facts = Training(ctx.profile.train.strategy, stage.settings.batch_size, distributed.world(), stage.settings.lr,
                      ctx.profile.train.precision, str(cnn.folder.path.relative_to(ctx.folder)), len(result.history),
                      result.best_epoch, round(time.perf_counter() - tic, 1), round(result.frames_per_second, 1),
-                     pretrained and pretrained.best_epoch, pretrained and round(pretrained.best_score, 4))
+                     pretrained and pretrained.best_epoch, pretrained and round(pretrained.best_score, 4),
+                     result.resumed_after)
     return model, frames, splits, evaluation, facts
 
 
@@ -395,6 +398,7 @@ def postprocessing_on(ctx: Context, exp: Experiment, seed: int, cnn_seed: int, m
     """Sec. 6.3 again for one stored run (a network or the floor) with another grid: the windows
     chosen on validation from ``median_windows`` and ``smoothing_windows``, from the run's stored
     per-frame predictions (nothing is trained), and the test `Scores` they give."""
+    exp = ctx.experiment(exp)
     ctx = ctx.with_settings(exp.overrides)
     folder, seq_len = run_folder(ctx, exp, seed, cnn_seed), ctx.profile.train.seq_len
     seqs = {s: ctx.once(("sequences", ctx.frames, s, seq_len), lambda s=s: cut(ctx.store("omg", s), seq_len))
@@ -465,6 +469,7 @@ def _run_decision_fusion(ctx: Context, exp: Experiment, folder: RunFolder, seed:
 
 def run_fingerprint(ctx: Context, exp: Experiment, seed: int, cnn_seed: int) -> str:
     """Everything that decides one run's numbers: recipe, profile, seeds, code, data, members."""
+    exp = ctx.experiment(exp)
     ctx = ctx.with_settings(exp.overrides)
     members = [run_fingerprint(ctx, get(m), seed, cnn_seed) for m in exp.members]
     stores = {s: ctx.store_print("omg", s) for s in ("train", "validation", "test")}
@@ -484,7 +489,7 @@ def status(ctx: Context, exp: Experiment, seed: int, cnn_seed: int | None = None
 def run_seed(ctx: Context, name: str, seed: int, cnn_seed: int | None = None) -> SeedResult:
     """One run of experiment ``name``: re-used when current, else trained. Members (fusions)
     must have run for the same seed first (`omglib.experiments.schedule` orders them)."""
-    exp = get(name)
+    exp = ctx.experiment(name)
     ctx = ctx.with_settings(exp.overrides)
     cnn_seed = ctx.cnn_seed if cnn_seed is None else cnn_seed
     folder = run_folder(ctx, exp, seed, cnn_seed)

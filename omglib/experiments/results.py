@@ -30,7 +30,8 @@ from omglib.data.omg import SUBMISSION_COLUMNS, write_omg_csv
 from omglib.data.store import FrameStore
 from omglib.distributed import resolve_device
 from omglib.errors import OmgError
-from omglib.experiments.catalogue import Experiment, get
+from omglib.experiments.catalogue import Experiment, as_run, get
+from omglib.experiments.engine import Engine
 from omglib.io import atomic_path, from_json, write_json
 from omglib.metrics import (DIMENSIONS, ccc, interval, mse, omg_ccc, omg_ccc_per_video, pcc, quadrant_mse,
                             resampled_ccc)
@@ -57,6 +58,7 @@ class Context:
     progress: bool = True
     force: bool = False
     workers: int = 1  # processes for independent trainings (`omglib.experiments.schedule`)
+    engine: Engine = Engine()  # where the trainings run: this machine's processes or a Dask cluster
     base: Profile | None = None  # the profile naming the results folder, when ``profile`` has an experiment's settings
     settings: tuple[str, ...] = ()  # those settings ("train.seq_len=40")
     _once: dict = field(default_factory=dict, init=False, repr=False, compare=False)  # facts read once (`once`); a replace() starts afresh
@@ -64,13 +66,14 @@ class Context:
     @classmethod
     def create(cls, profile: Profile, frames: str | Path, results: str | Path = "results", device: str = "auto",
                seeds: tuple[int, ...] | None = None, progress: bool = True, force: bool = False,
-               workers: int | None = None) -> Context:
+               workers: int | None = None, engine: Engine = Engine()) -> Context:
         chosen = resolve_device(device)
         if workers is None:  # one process per core on CPU; a GPU trains one network at a time
             import os
 
             workers = 1 if chosen.type == "cuda" else (os.cpu_count() or 1)
-        return cls(profile, Path(frames), Path(results), chosen, tuple(seeds or profile.seeds), progress, force, workers)
+        return cls(profile, Path(frames), Path(results), chosen, tuple(seeds or profile.seeds), progress, force, workers,
+                   replace(engine, device=device))  # a cluster's workers resolve the device asked for themselves
 
     @property
     def folder(self) -> Path:
@@ -86,6 +89,11 @@ class Context:
                       settings=settings)
         ctx._once = self._once
         return ctx
+
+    def experiment(self, name: str | Experiment) -> Experiment:
+        """The experiment ``name`` as this context's profile runs it (`catalogue.as_run`): the
+        one name, folder and fingerprint of its runs, however a reader spelled it."""
+        return as_run(get(name) if isinstance(name, str) else name, self.base or self.profile)
 
     @property
     def cnn_seed(self) -> int:
@@ -166,7 +174,7 @@ def run_folder(ctx: Context, exp: Experiment, seed: int, cnn_seed: int | None = 
     pre-trained with a seed other than the shared one."""
     cnn_seed = ctx.cnn_seed if cnn_seed is None else cnn_seed
     name = f"seed-{seed}" if cnn_seed == ctx.cnn_seed else f"seed-{seed}-cnn-{cnn_seed}"
-    return RunFolder(ctx.folder / exp.slug / name)
+    return RunFolder(ctx.folder / ctx.experiment(exp).slug / name)
 
 
 def code_version() -> str:
@@ -319,6 +327,7 @@ class Training:
     train_frames_per_second: float
     pretrain_best_epoch: int | None = None
     pretrain_val_frame_ccc_mean: float | None = None
+    resumed_after: int = 0  # OMG epochs its checkpoint held when the run began again (a killed run resumed)
 
     @property
     def effective_batch_size(self) -> int:
@@ -541,7 +550,7 @@ def summarise(ctx: Context, exp: Experiment, results: list[SeedResult], folders:
 
 def load_summary(ctx: Context, name: str) -> Summary | None:
     """The stored summary of experiment ``name`` at this profile, or None."""
-    return Summary.read(ctx.folder / get(name).slug)
+    return Summary.read(ctx.folder / ctx.experiment(name).slug)
 
 
 def trained_runs(results: str | Path, exp: Experiment, profile: str | None = None) -> list[RunFolder]:

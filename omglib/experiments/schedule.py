@@ -6,23 +6,28 @@ The work is a graph of jobs:
 - a run job trains and evaluates one experiment for one seed, after its CNN job and (fusions)
   after its members' runs of the same seed.
 
-Jobs whose inputs are ready go to ``ctx.workers`` processes, each with one thread (small heads
-on cached features do not use more; two processes on two cores do twice the work). A job
-re-uses its stored result when it is current, so an interrupted schedule resumes. At the end
-every experiment's seeds are summarised (`omglib.experiments.results.Summary`).
+The local engine gives jobs whose inputs are ready to ``ctx.workers`` processes, each with one
+thread (small heads on cached features do not use more; two processes on two cores do twice
+the work); the dask engine gives the whole graph to a Dask cluster (`omglib.experiments.engine`).
+A job re-uses its stored result when it is current, so an interrupted schedule resumes, and
+holds a lock on the results folder while it runs, so that two runs sharing the folder do it
+once. At the end every experiment's seeds are summarised (`omglib.experiments.results.Summary`).
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from pathlib import Path
 from queue import Queue
 
 from omglib import distributed
 from omglib.errors import OmgError
-from omglib.experiments.catalogue import Experiment, get, with_members
-from omglib.experiments.pipeline import cache, cnn_settings, features_needed, pretrained_cnn, run_seed, status
+from omglib.experiments import engine
+from omglib.experiments.catalogue import Experiment, get, slug, with_members
+from omglib.experiments.pipeline import cache, cnn_run, cnn_settings, features_needed, pretrained_cnn, run_seed, status
 from omglib.experiments.results import (Context, SeedResult, Summary, cnn_seed_runs, run_folder, runs_of,
                                         seed_runs, summarise)
 from omglib.parallel import process_pool
@@ -71,35 +76,58 @@ def _cnn_users(ctx: Context, graph: dict[Job, set[Job]], cnn: Job) -> list[Exper
     return [get(j.name) for j in graph if j.kind == "run" and cnn in graph[j]]
 
 
-def _work(ctx: Context, job: Job, users: list[Experiment], threads: int | None) -> Job:
-    """Do one job (in a worker process, or in this one)."""
+def work(ctx: Context, job: Job, users: list[Experiment], threads: int | None) -> bool:
+    """Do one job (in a worker process, or in this one); False when it was done already, by
+    another run on the same results folder that held the job's lock meanwhile."""
     if threads:
         import torch
+        from threadpoolctl import threadpool_limits
 
         torch.set_num_threads(threads)
-    if job.kind == "run":
-        run_seed(ctx, job.name, job.seed, job.cnn_seed)
-    else:
-        ctx = ctx.with_settings(job.settings)
-        cnn = pretrained_cnn(ctx, job.name, job.pretrain, job.cnn_seed, job.landmarks)
-        distributed.barrier()  # under torchrun: rank 0 has written the CNN the others read next
-        if any(ctx.with_settings(e.overrides).profile.train.strategy == "frozen" for e in users):
-            # cache once, before the heads that read it run side by side
-            state = cnn.state()
-            names = features_needed([e.model for e in users], ctx.profile)
-            cache(ctx, cnn, "omg", ["train", "validation", "test"], names, state)
-            if job.pretrain and any(not e.is_frame_cnn and not e.members for e in users):
-                cache(ctx, cnn, job.pretrain, ["train", "validation"], names, state)
+        threadpool_limits(threads)  # numpy's BLAS too (the floor's ridge): the same numbers on every engine
+    with _lock(ctx, job):
+        if job.kind == "run":
+            done = not ctx.force and status(ctx, get(job.name), job.seed, job.cnn_seed) == "current"
+            run_seed(ctx, job.name, job.seed, job.cnn_seed)
+        else:
+            ctx = ctx.with_settings(job.settings)
+            done = cnn_run(ctx, job.name, job.pretrain, job.cnn_seed, job.landmarks).current()
+            cnn = pretrained_cnn(ctx, job.name, job.pretrain, job.cnn_seed, job.landmarks)
+            distributed.barrier()  # under torchrun: rank 0 has written the CNN the others read next
+            if any(ctx.with_settings(e.overrides).profile.train.strategy == "frozen" for e in users):
+                # cache once, before the heads that read it run side by side
+                state = cnn.state()
+                names = features_needed([e.model for e in users], ctx.profile)
+                cache(ctx, cnn, "omg", ["train", "validation", "test"], names, state)
+                if job.pretrain and any(not e.is_frame_cnn and not e.members for e in users):
+                    cache(ctx, cnn, job.pretrain, ["train", "validation"], names, state)
     distributed.barrier()  # every process starts the next job after rank 0 wrote this one's results
-    return job
+    return not done
+
+
+@contextmanager
+def _lock(ctx: Context, job: Job) -> Iterator[None]:
+    """Held while ``job`` runs, so that runs sharing a results folder (two `omg run` at once, on
+    one machine or on a cluster's shared disk) do each job once: the second waits, then finds
+    it done. Under torchrun rank 0 holds it for every rank."""
+    if not distributed.is_main():
+        yield
+        return
+    from filelock import FileLock
+
+    path = ctx.folder / "locks" / f"{slug(job.label, (repr(job),))}.lock"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with FileLock(path):
+        yield
 
 
 def run(ctx: Context, names: list[str]) -> dict[str, Summary]:
     """Train (or re-use) every seed of the experiments ``names`` and their members; returns
-    each experiment's summary over its seeds."""
+    each experiment's summary over its seeds, by the name this profile runs it under
+    (`Context.experiment`) and by the name asked."""
     from tqdm import tqdm
 
-    chosen = with_members([get(n) for n in names])
+    chosen = with_members([ctx.experiment(n) for n in names])
     graph = plan(ctx, chosen)
     if not ctx.force:  # current runs are only read; their CNNs need not be touched
         current = {j for j in graph if j.kind == "run" and status(ctx, get(j.name), j.seed, j.cnn_seed) == "current"}
@@ -109,24 +137,34 @@ def run(ctx: Context, names: list[str]) -> dict[str, Summary]:
     users = {job: _cnn_users(ctx, graph, job) for job in graph if job.kind == "cnn"}
     distributed.barrier()  # under torchrun: every process planned from the same files before rank 0 writes any
     done: set[Job] = set()
-    bar = tqdm(total=len(graph), desc=f"experiments ({ctx.workers} processes)", unit="job", disable=not ctx.progress)
+    elsewhere: list[Job] = []  # done meanwhile by another run on this results folder
+    where = f"{ctx.workers} processes" if ctx.engine.kind == "local" else ctx.engine.where
+    bar = tqdm(total=len(graph), desc=f"experiments ({where})", unit="job", disable=not ctx.progress)
 
-    def finish(job: Job) -> None:
+    def finish(job: Job, trained: bool | None, state: str = "") -> None:
+        """``trained``: False, done by another run; None: failed (the dask engine reports it)."""
         done.add(job)
+        if trained is False:
+            elsewhere.append(job)
         bar.update()
-        bar.set_postfix_str(job.label)
+        bar.set_postfix_str(state or job.label)
 
     try:
-        if ctx.workers <= 1 or len(graph) <= 1:
+        if graph and ctx.engine.kind == "dask":
+            engine.run(replace(ctx, progress=False), graph, users, finish)
+        elif ctx.workers <= 1 or len(graph) <= 1:
             while len(done) < len(graph):
                 job = next(j for j in graph if j not in done and graph[j] <= done)
-                _work(ctx, job, users.get(job, []), None)
-                finish(job)
+                finish(job, work(ctx, job, users.get(job, []), None))
         else:
             _run_parallel(replace(ctx, progress=False), graph, users, finish, done)
     finally:
         bar.close()
-    return {exp.name: summary(ctx, exp) for exp in chosen}
+    if elsewhere:
+        log.warning("%d of %d jobs were done meanwhile by another run on %s: %s", len(elsewhere), len(graph),
+                    ctx.folder, "; ".join(j.label for j in elsewhere))
+    summaries = {exp.name: summary(ctx, exp) for exp in chosen}
+    return summaries | {n: summaries[ctx.experiment(n).name] for n in names}  # by the asked spelling too
 
 
 def _run_parallel(ctx: Context, graph: dict[Job, set[Job]], users: dict, finish, done: set[Job]) -> None:
@@ -138,14 +176,15 @@ def _run_parallel(ctx: Context, graph: dict[Job, set[Job]], users: dict, finish,
         while len(done) < len(graph):
             for job in [j for j in graph if j not in submitted and graph[j] <= done]:
                 submitted.add(job)
-                pool.apply_async(_work, (ctx, job, users.get(job, []), 1), callback=lambda _, j=job: finished.put((j, None)),
-                                 error_callback=lambda e, j=job: finished.put((j, e)))
+                pool.apply_async(work, (ctx, job, users.get(job, []), 1),
+                                 callback=lambda trained, j=job: finished.put((j, trained, None)),
+                                 error_callback=lambda e, j=job: finished.put((j, None, e)))
             if len(submitted) == len(done):
                 raise OmgError(f"cannot schedule {[j.label for j in graph if j not in done]}: their inputs never run")
-            job, error = finished.get()
+            job, trained, error = finished.get()
             if error is not None:
                 raise error
-            finish(job)
+            finish(job, trained)
 
 
 def summary(ctx: Context, exp: Experiment) -> Summary:

@@ -1,0 +1,219 @@
+"""Where `schedule.plan`'s jobs run: this machine's process pool, or a Dask cluster.
+
+``Engine("local")`` is `schedule`'s own pool (one process per core, or one job at a time on a
+GPU). ``Engine("dask")`` hands the same graph to Dask distributed: each job is one task whose
+inputs are the futures of the jobs it needs, so the scheduler orders the graph, spreads it over
+every worker of the cluster, and re-runs a task whose worker died (up to Dask's
+``distributed.scheduler.allowed-failures``) on another worker, where it resumes from its last
+epoch checkpoint. A task that fails for a reason of its own (bad data) fails the tasks that
+need it with that reason and the others carry on; the run then reports which jobs failed and
+why. The cluster is a running scheduler (``scheduler="tcp://HOST:PORT"``), a cluster spec
+(``cluster="slurm.yaml"``, `ClusterSpec`: workers started through Slurm, PBS, SGE or LSF's
+own queue by dask-jobqueue), or, with neither, a local cluster on this machine. ARCHITECTURE.md
+says why Dask and not Ray.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import sys
+from contextlib import contextmanager
+from dataclasses import dataclass, fields
+from pathlib import Path
+from typing import TYPE_CHECKING, Iterator, Literal
+
+from omglib.errors import OmgError
+
+if TYPE_CHECKING:
+    from omglib.experiments.results import Context
+    from omglib.experiments.schedule import Job
+
+log = logging.getLogger(__name__)
+
+ENGINES = ("local", "dask")
+QUEUES = ("slurm", "pbs", "sge", "lsf")
+
+
+@dataclass(frozen=True)
+class Engine:
+    """Which engine runs the experiment graph, and on which cluster (`omg run --engine`)."""
+
+    kind: Literal["local", "dask"] = "local"
+    scheduler: str = ""  # a running Dask scheduler's address (tcp://HOST:PORT); "": start a cluster
+    cluster: str = ""  # a cluster spec (YAML, `ClusterSpec`); "" and no scheduler: a local cluster
+    device: str = "auto"  # the device each worker resolves for itself ("auto": its own GPU when it has one)
+
+    def __post_init__(self) -> None:
+        if self.kind not in ENGINES:
+            raise OmgError(f"engine {self.kind!r}: one of {', '.join(ENGINES)}")
+        if self.kind == "local" and (self.scheduler or self.cluster):
+            raise OmgError("--scheduler and --cluster are the dask engine's: add --engine dask")
+        if self.scheduler and self.cluster:
+            raise OmgError("give a running scheduler (--scheduler) or a cluster spec to start (--cluster), not both")
+
+    @property
+    def where(self) -> str:
+        return self.scheduler or self.cluster or ("a local Dask cluster" if self.kind == "dask" else "this machine")
+
+
+@dataclass(frozen=True)
+class ClusterSpec:
+    """A batch cluster whose queue starts the Dask workers (dask-jobqueue), one worker per
+    batch job, each with its cores, memory and GPUs. Written as YAML::
+
+        queue: slurm          # slurm | pbs | sge | lsf
+        jobs: 4               # batch jobs, so workers
+        cores: 8              # per worker: heads on cached features run this many side by side
+        memory: 64GB
+        gpus: 1               # per worker: trainings that need a GPU take one each
+        walltime: "24:00:00"
+        partition: gpu        # the queue / partition to submit to
+        account: myproject
+        prologue: ["source ~/omglib/.venv/bin/activate"]   # shell lines before the worker starts
+        directives: ["--constraint=a100"]                  # any further directive of the queue
+        python: ~/omglib/.venv/bin/python                  # the workers' Python (default: this one)
+    """
+
+    queue: Literal["slurm", "pbs", "sge", "lsf"]
+    jobs: int = 1
+    cores: int = 1
+    memory: str = "16GB"
+    gpus: int = 0
+    walltime: str = "24:00:00"
+    partition: str = ""
+    account: str = ""
+    prologue: tuple[str, ...] = ()
+    directives: tuple[str, ...] = ()
+    python: str = ""
+
+    @classmethod
+    def read(cls, path: str | Path) -> ClusterSpec:
+        import yaml
+
+        path = Path(path)
+        if not path.is_file():
+            raise OmgError(f"{path}: no such cluster spec; write one as in `omglib.experiments.engine.ClusterSpec` "
+                           "(README: 'On a cluster')")
+        given = yaml.safe_load(path.read_text()) or {}
+        valid = {f.name: f for f in fields(cls)}
+        if not isinstance(given, dict) or set(given) - set(valid):
+            unknown = ", ".join(sorted(set(given) - set(valid))) if isinstance(given, dict) else "not a mapping"
+            raise OmgError(f"{path}: {unknown}: a cluster spec has the keys {', '.join(valid)}")
+        if given.get("queue") not in QUEUES:
+            raise OmgError(f"{path}: queue {given.get('queue')!r}: one of {', '.join(QUEUES)}")
+        for key, number in (("jobs", 1), ("cores", 1), ("gpus", 0)):
+            if not isinstance(given.get(key, number), int) or given.get(key, number) < number:
+                raise OmgError(f"{path}: {key} takes a whole number of at least {number}")
+        lists = {k: tuple(str(v) for v in given.get(k, ())) for k in ("prologue", "directives")}
+        return cls(**{k: str(v) if k in ("memory", "walltime", "partition", "account", "python") else v
+                      for k, v in given.items()} | lists)
+
+    def start(self):
+        """The dask-jobqueue cluster of this spec (its scheduler runs here), scaled to ``jobs``."""
+        import dask_jobqueue
+
+        kind = {"slurm": dask_jobqueue.SLURMCluster, "pbs": dask_jobqueue.PBSCluster,
+                "sge": dask_jobqueue.SGECluster, "lsf": dask_jobqueue.LSFCluster}[self.queue]
+        directives = list(self.directives)
+        if self.gpus and self.queue == "slurm":
+            directives.insert(0, f"--gres=gpu:{self.gpus}")
+        resources = f"CPU={self.cores}" + (f",GPU={self.gpus}" if self.gpus else "")
+        cluster = kind(cores=self.cores, processes=1, memory=self.memory, walltime=self.walltime,
+                       queue=self.partition or None, account=self.account or None, job_extra_directives=directives,
+                       job_script_prologue=list(self.prologue), worker_extra_args=["--resources", resources],
+                       **({"python": self.python} if self.python else {}))
+        cluster.scale(jobs=self.jobs)
+        return cluster
+
+
+@contextmanager
+def client(engine: Engine, workers: int) -> Iterator:
+    """A Dask client of ``engine``'s cluster; a local one has ``workers`` processes of one thread."""
+    from distributed import Client, LocalCluster
+
+    if engine.scheduler:
+        with Client(engine.scheduler) as connected:
+            yield connected
+        return
+    cluster = ClusterSpec.read(engine.cluster).start() if engine.cluster else \
+        LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=":0")
+    with cluster, Client(cluster) as connected:
+        yield connected
+
+
+def _task(ctx: Context, job: Job, users: list, inputs: list) -> bool:
+    """One job on a Dask worker, after ``inputs`` (its jobs' results) are done, on the
+    worker's own device."""
+    from dataclasses import replace
+
+    from omglib.distributed import resolve_device
+    from omglib.experiments.schedule import work
+
+    return work(replace(ctx, device=resolve_device(ctx.engine.device)), job, users, 1)
+
+
+def _resources(ctx: Context, job: Job, gpus: bool) -> dict[str, float]:
+    """What a job asks of a worker whose resources are declared (a cluster spec's): a CNN or an
+    end-to-end training one GPU when the workers have GPUs, a head on cached features one CPU."""
+    if not gpus:
+        return {}
+    if job.kind == "cnn":
+        return {"GPU": 1}
+    exp = ctx.experiment(job.name)
+    end_to_end = ctx.with_settings(exp.overrides).profile.train.strategy == "end-to-end"
+    return {"GPU": 1} if exp.trained and end_to_end else {"CPU": 1}
+
+
+def run(ctx: Context, graph: dict, users: dict, finish) -> None:
+    """Every job of ``graph`` (job -> the jobs it needs) on ``ctx.engine``'s cluster; ``finish(job,
+    trained, state)`` as each ends (``state``: how many run, wait and failed). Raises one `OmgError` naming every job that failed, and why, once
+    the rest have finished."""
+    from distributed import as_completed
+
+    with client(ctx.engine, ctx.workers) as dask:
+        if dask.dashboard_link:
+            sys.stderr.write(f"Dask dashboard: {dask.dashboard_link}\n")
+        gpus = any("GPU" in w.get("resources", {}) for w in dask.scheduler_info()["workers"].values())
+        futures, jobs = {}, {}
+        for job in _in_order(graph):
+            key = f"{job.label} {hashlib.sha1(repr((job, str(ctx.folder))).encode()).hexdigest()[:12]}"  # one task per job
+            futures[job] = dask.submit(_task, ctx, job, users.get(job, []), [futures[n] for n in graph[job]], key=key,
+                                       pure=False, resources=_resources(ctx, job, gpus) or None)
+            jobs[key] = job
+        failed: dict[Job, BaseException] = {}
+        for left, future in enumerate(as_completed(list(futures.values())), 1):
+            job = jobs[future.key]
+            if future.status == "error":
+                failed[job] = future.exception()
+            running = sum(map(len, dask.processing().values()))
+            finish(job, None if job in failed else future.result(),
+                   f"{running} running, {len(graph) - left - running} queued, {len(failed)} failed")
+    if failed:
+        raise OmgError(_report(graph, failed))
+
+
+def _in_order(graph: dict) -> list:
+    """The jobs of ``graph``, each after the jobs it needs."""
+    ordered: dict = {}
+
+    def add(job) -> None:
+        for need in sorted(graph[job], key=repr):
+            add(need)
+        ordered.setdefault(job, None)
+
+    for job in graph:
+        add(job)
+    return list(ordered)
+
+
+def _report(graph: dict, failed: dict) -> str:
+    """Which jobs failed and why: each that failed itself, then those not run because a job
+    they need failed."""
+    own = [j for j in failed if not graph[j] & set(failed)]
+    lines = [f"{len(failed)} of {len(graph)} jobs failed (the others finished; their results are stored):"]
+    lines += [f"  {j.label}: {type(failed[j]).__name__}: {failed[j]}" for j in own]
+    after = [j.label for j in failed if j not in own]
+    if after:
+        lines.append(f"  not run, a job they need failed: {'; '.join(after)}")
+    return "\n".join(lines)
