@@ -195,6 +195,9 @@ def _cmd_run(args: argparse.Namespace) -> None:
     order = experiments.table_order(args.table) if args.table else []
     order += [e for e in chosen if e not in order]
     if distributed.launched():  # torchrun: every process trains each network together, one at a time
+        if args.engine != "local":
+            raise OmgError("torchrun trains one network on many GPUs, the dask engine many networks on many workers: "
+                           "choose one (drop --engine, or start omg run without torchrun)")
         args.device, args.workers = str(distributed.start(args.device)), 1
         args.quiet = args.quiet or not distributed.is_main()
         if not distributed.is_main():

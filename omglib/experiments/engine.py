@@ -21,13 +21,9 @@ import sys
 from contextlib import contextmanager
 from dataclasses import dataclass, fields
 from pathlib import Path
-from typing import TYPE_CHECKING, Iterator, Literal
+from typing import Callable, Iterator, Literal
 
 from omglib.errors import OmgError
-
-if TYPE_CHECKING:
-    from omglib.experiments.results import Context
-    from omglib.experiments.schedule import Job
 
 log = logging.getLogger(__name__)
 
@@ -51,6 +47,8 @@ class Engine:
             raise OmgError("--scheduler and --cluster are the dask engine's: add --engine dask")
         if self.scheduler and self.cluster:
             raise OmgError("give a running scheduler (--scheduler) or a cluster spec to start (--cluster), not both")
+        if self.cluster:
+            ClusterSpec.read(self.cluster)  # a wrong spec is refused before any work
 
     @property
     def where(self) -> str:
@@ -142,18 +140,17 @@ def client(engine: Engine, workers: int) -> Iterator:
         yield connected
 
 
-def _task(ctx: Context, job: Job, users: list, inputs: list) -> bool:
-    """One job on a Dask worker, after ``inputs`` (its jobs' results) are done, on the
-    worker's own device."""
+def _task(work: Callable, ctx, job, users: list, inputs: list) -> bool:
+    """``work`` (`schedule.work`) for one job on a Dask worker, after ``inputs`` (the results of
+    the jobs it needs) are done, on the worker's own device, one thread."""
     from dataclasses import replace
 
     from omglib.distributed import resolve_device
-    from omglib.experiments.schedule import work
 
     return work(replace(ctx, device=resolve_device(ctx.engine.device)), job, users, 1)
 
 
-def _resources(ctx: Context, job: Job, gpus: bool) -> dict[str, float]:
+def _resources(ctx, job, gpus: bool) -> dict[str, float]:
     """What a job asks of a worker whose resources are declared (a cluster spec's): a CNN or an
     end-to-end training one GPU when the workers have GPUs, a head on cached features one CPU."""
     if not gpus:
@@ -165,9 +162,10 @@ def _resources(ctx: Context, job: Job, gpus: bool) -> dict[str, float]:
     return {"GPU": 1} if exp.trained and end_to_end else {"CPU": 1}
 
 
-def run(ctx: Context, graph: dict, users: dict, finish) -> None:
-    """Every job of ``graph`` (job -> the jobs it needs) on ``ctx.engine``'s cluster; ``finish(job,
-    trained, state)`` as each ends (``state``: how many run, wait and failed). Raises one `OmgError` naming every job that failed, and why, once
+def run(ctx, graph: dict, users: dict, work: Callable, finish: Callable) -> None:
+    """``work(ctx, job, users, threads)`` for every job of ``graph`` (job -> the jobs it needs, the
+    `schedule.plan` of a `Context` ``ctx``) on ``ctx.engine``'s cluster; ``finish(job, trained,
+    state)`` as each ends (``state``: how many run, wait and failed). Raises one `OmgError` naming every job that failed, and why, once
     the rest have finished."""
     from distributed import as_completed
 
@@ -178,10 +176,11 @@ def run(ctx: Context, graph: dict, users: dict, finish) -> None:
         futures, jobs = {}, {}
         for job in _in_order(graph):
             key = f"{job.label} {hashlib.sha1(repr((job, str(ctx.folder))).encode()).hexdigest()[:12]}"  # one task per job
-            futures[job] = dask.submit(_task, ctx, job, users.get(job, []), [futures[n] for n in graph[job]], key=key,
-                                       pure=False, resources=_resources(ctx, job, gpus) or None)
+            inputs = [futures[n] for n in graph[job]]
+            futures[job] = dask.submit(_task, work, ctx, job, users.get(job, []), inputs, key=key, pure=False,
+                                       resources=_resources(ctx, job, gpus) or None)
             jobs[key] = job
-        failed: dict[Job, BaseException] = {}
+        failed: dict = {}
         for left, future in enumerate(as_completed(list(futures.values())), 1):
             job = jobs[future.key]
             if future.status == "error":

@@ -151,7 +151,7 @@ def run(ctx: Context, names: list[str]) -> dict[str, Summary]:
 
     try:
         if graph and ctx.engine.kind == "dask":
-            engine.run(replace(ctx, progress=False), graph, users, finish)
+            engine.run(replace(ctx, progress=False), graph, users, work, finish)
         elif ctx.workers <= 1 or len(graph) <= 1:
             while len(done) < len(graph):
                 job = next(j for j in graph if j not in done and graph[j] <= done)
