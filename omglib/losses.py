@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import torch
 
+from omglib.errors import OmgError
+
 EPS = 1e-8
 
 
@@ -29,6 +31,13 @@ def ccc_torch(pred: torch.Tensor, target: torch.Tensor, mask: torch.Tensor | Non
     var_t = (dt * dt).sum(dim=dim) / n.squeeze(dim)
     denom = var_p + var_t + (mean_p - mean_t).squeeze(dim) ** 2
     return 2.0 * cov / (denom + EPS)
+
+
+def check_weights(weights: tuple[float, float]) -> None:
+    """Eq. 3's weights are at least 0 and not both 0 (a loss that trains nothing is refused)."""
+    if min(weights) < 0 or sum(weights) <= 0:
+        raise OmgError(f"train.loss_weights={weights[0]:g},{weights[1]:g}: the weights of valence and arousal are at "
+                       "least 0 and not both 0 (e.g. 1,0 trains for valence alone)")
 
 
 def ccc_loss(pred: torch.Tensor, target: torch.Tensor, mask: torch.Tensor | None = None,

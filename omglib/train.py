@@ -34,9 +34,8 @@ from torch.utils.data import DataLoader, Sampler
 
 from omglib import distributed
 from omglib.data.sequences import SequenceDataset
-from omglib.errors import OmgError
 from omglib.io import atomic_path
-from omglib.losses import ccc_loss, ccc_torch
+from omglib.losses import ccc_loss, ccc_torch, check_weights
 
 log = logging.getLogger(__name__)
 
@@ -212,9 +211,7 @@ def fit(model: nn.Module, train: SequenceDataset, score: Callable[[nn.Module], t
     between the two.
     """
     w = settings.loss_weights
-    if min(w) < 0 or sum(w) <= 0:
-        raise OmgError(f"train.loss_weights={w[0]:g},{w[1]:g}: the weights of valence and arousal are at least 0 "
-                       "and not both 0 (e.g. 1,0 trains for valence alone)")
+    check_weights(w)
     checkpoint = Path(checkpoint)
     model.to(device)
     if bf16(device, settings.precision):

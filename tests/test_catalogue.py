@@ -44,6 +44,7 @@ def test_a_name_is_spelled_one_way_and_its_fusions_carry_its_recipe():
     ("CNN-3RNN (seq_len=40, seq_len=60)", "seq_len is set twice"),
     ("CNN-3RNN (seq_len=40, )", "unknown tag ''"),
     ("CNN-3RNN (bootstrap=10)", "unknown setting 'bootstrap'"),
+    ("CNN-3RNN (loss_weights=0,0)", "not both 0"),
 ])
 def test_a_bad_name_says_what_is_valid(name, message):
     with pytest.raises(OmgError, match=re.escape(message)):
@@ -55,7 +56,8 @@ def test_a_setting_changes_its_own_fingerprint_and_its_cnn_only_if_the_cnn_reads
     best = X.get(X.BEST_3RNN)
     longer = X.get(f"{X.BEST_3RNN} (seq_len=8)")
     assert run_fingerprint(ctx, longer, 0, ctx.cnn_seed) != run_fingerprint(ctx, best, 0, ctx.cnn_seed)
-    for settings in ((), longer.overrides, ("model.gru_hidden=4",)):  # the heads' settings share the profile's CNN
+    for settings in ((), longer.overrides, ("model.gru_hidden=4",), ("train.loss_weights=1.0,0.0",)):  # the heads'
+        # settings (a uni-task network too: its CNN is pre-trained on both dimensions) share the profile's CNN
         assert cnn_run(ctx.with_settings(settings), "vgg16", "affwild2", 0) == cnn_run(ctx, "vgg16", "affwild2", 0)
     own = cnn_run(ctx.with_settings(("train.lr_cnn=0.01",)), "vgg16", "affwild2", 0)
     assert own.folder.path.name == "seed-0" and re.fullmatch(r"vgg-face-affwild2-lr-cnn-0-01-[0-9a-f]{6}",

@@ -94,12 +94,18 @@ def test_two_runs_on_one_results_folder_train_their_shared_cnn_once(smoke_frames
 
 
 def test_a_failing_job_fails_the_jobs_that_need_it_with_its_reason_and_the_others_finish(table3_local, tmp_path):
-    ctx = replace(table3_local, results=tmp_path, engine=Engine("dask", device="cpu"))
-    wrong = f"{X.BEST_3RNN} (loss_weights=0,0)"  # its CNN is refused by fit (not both weights 0), so it too
+    frames = tmp_path / "frames"  # a copy of the data without Aff-Wild
+    frames.mkdir()
+    for dataset in ("omg", "affwild2"):
+        (frames / dataset).symlink_to(table3_local.frames / dataset)
+    ctx = replace(table3_local, frames=frames, results=tmp_path / "results", engine=Engine("dask", device="cpu"))
+    wrong = f"{X.BEST_3RNN} (Aff-Wild)"  # its CNN pre-trains on Aff-Wild, which is not there
     with pytest.raises(OmgError) as failure:
         X.run(ctx, [X.BEST_1RNN, wrong, f"{X.DECISION_FUSION} [{X.BEST_1RNN}; {wrong}]"])
     report = str(failure.value)
-    assert "3 of 5 jobs failed" in report and "loss_weights=0,0" in report and "not run, a job they need failed" in report
+    assert "3 of 5 jobs failed" in report and "CNN vgg16 on affwild (seed 0): OmgError" in report
+    stopped = report.split("not run, a job they need failed: ")[1]
+    assert "Pre-process Aff-Wild first" in report and f"{wrong} (seed 0)" in stopped and X.DECISION_FUSION in stopped
     assert X.status(ctx, X.get(X.BEST_1RNN), 0) == "current"  # the others carried on
 
 

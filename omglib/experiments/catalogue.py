@@ -27,6 +27,7 @@ from functools import lru_cache
 
 from omglib.config import ModelConfig, Profile, TrainConfig, get_profile, override
 from omglib.errors import OmgError
+from omglib.losses import check_weights
 from omglib.paper import (BEST_1RNN, BEST_3RNN, DECISION_FUSION, END_TO_END_LRS, FUSION_RNN, NETWORK_TABLES,
                           SEQ_LEN)
 from omglib.models import registry
@@ -262,6 +263,8 @@ def _setting(field: str, value: str, name: str) -> str:
     key = f"{SETTING_SECTIONS[field]}.{'lr_frozen' if field == LR else field}"  # lr: a float like every lr field
     try:
         changed = override(get_profile("smoke"), [f"{key}={value}"])
+        if field == "loss_weights":
+            check_weights(changed.train.loss_weights)
     except OmgError as error:
         raise OmgError(f"experiment {name!r}: {str(error).removeprefix('--set ')}") from None
     return changed.overrides[0].partition("=")[2]

@@ -103,6 +103,10 @@ def start_of(ctx: Context, name: str) -> tuple[Path | None, StartingWeights]:
 CNN_TRAIN = ("cnn_seq_len", "cnn_batch_size", "lr_cnn", "pretrain_epochs", "adapt_epochs", "patience", "loss_weights",
              "precision", "augment", "start", "weights_dir")
 HEAD_MODEL = ("gru_hidden", "gru_dropout", "fusion_hidden")
+# and an experiment's loss weights are its network's: the CNN is pre-trained on both dimensions,
+# as the paper's CNNs were on Aff-Wild2, and only the network trains for one (a profile's own
+# weights still reach every CNN)
+HEAD_TRAIN = ("loss_weights",)
 
 
 def cnn_settings(settings: tuple[str, ...]) -> tuple[str, ...]:
@@ -110,7 +114,7 @@ def cnn_settings(settings: tuple[str, ...]) -> tuple[str, ...]:
     others shares the profile's CNN."""
     def reaches_cnn(setting: str) -> bool:
         section, _, field = setting.partition("=")[0].partition(".")
-        return field in CNN_TRAIN if section == "train" else field not in HEAD_MODEL
+        return field in CNN_TRAIN and field not in HEAD_TRAIN if section == "train" else field not in HEAD_MODEL
 
     return tuple(s for s in settings if reaches_cnn(s))
 
