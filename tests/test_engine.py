@@ -133,3 +133,16 @@ def _job_script(spec: ClusterSpec) -> str:
         return cluster.job_script()
     finally:
         cluster.close()
+
+
+def test_on_gpu_workers_a_cnn_or_an_end_to_end_training_takes_a_gpu_and_a_head_a_core(tmp_path):
+    from omglib.experiments.engine import _resources
+    from omglib.experiments.schedule import plan
+
+    ctx = X.Context.create(get_profile("smoke"), tmp_path, tmp_path, "cpu", seeds=(0,), progress=False)
+    end_to_end = f"{X.BEST_3RNN} (strategy=end-to-end)"
+    graph = plan(ctx, [X.get(n) for n in (X.BEST_3RNN, end_to_end, X.DECISION_FUSION)])
+    asked = {(j.kind, j.name): _resources(ctx, j, gpus=True) for j in graph}
+    assert asked[("cnn", "vgg16")] == {"GPU": 1} and asked[("run", end_to_end)] == {"GPU": 1}
+    assert asked[("run", X.BEST_3RNN)] == asked[("run", X.DECISION_FUSION)] == {"CPU": 1}  # beside them
+    assert all(_resources(ctx, j, gpus=False) == {} for j in graph)  # undeclared: any worker, one at a time each

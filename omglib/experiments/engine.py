@@ -150,6 +150,16 @@ def _task(work: Callable, ctx, job, users: list, inputs: list) -> bool:
     return work(replace(ctx, device=resolve_device(ctx.engine.device)), job, users, 1)
 
 
+def _have_gpus(engine: Engine, dask) -> bool:
+    """Whether the workers declare GPUs: a spec's say so before its batch jobs start; a running
+    scheduler's first worker is asked."""
+    if engine.cluster:
+        return ClusterSpec.read(engine.cluster).gpus > 0
+    if engine.scheduler:
+        dask.wait_for_workers(1)
+    return any("GPU" in w.get("resources", {}) for w in dask.scheduler_info()["workers"].values())
+
+
 def _resources(ctx, job, gpus: bool) -> dict[str, float]:
     """What a job asks of a worker whose resources are declared (a cluster spec's): a CNN or an
     end-to-end training one GPU when the workers have GPUs, a head on cached features one CPU."""
@@ -165,14 +175,14 @@ def _resources(ctx, job, gpus: bool) -> dict[str, float]:
 def run(ctx, graph: dict, users: dict, work: Callable, finish: Callable) -> None:
     """``work(ctx, job, users, threads)`` for every job of ``graph`` (job -> the jobs it needs, the
     `schedule.plan` of a `Context` ``ctx``) on ``ctx.engine``'s cluster; ``finish(job, trained,
-    state)`` as each ends (``state``: how many run, wait and failed). Raises one `OmgError` naming every job that failed, and why, once
-    the rest have finished."""
+    state)`` as each ends (``state``: how many run, wait and failed). Raises one `OmgError`
+    naming every job that failed, and why, once the rest have finished."""
     from distributed import as_completed
 
     with client(ctx.engine, ctx.workers) as dask:
         if dask.dashboard_link:
             sys.stderr.write(f"Dask dashboard: {dask.dashboard_link}\n")
-        gpus = any("GPU" in w.get("resources", {}) for w in dask.scheduler_info()["workers"].values())
+        gpus = _have_gpus(ctx.engine, dask)
         futures, jobs = {}, {}
         for job in _in_order(graph):
             key = f"{job.label} {hashlib.sha1(repr((job, str(ctx.folder))).encode()).hexdigest()[:12]}"  # one task per job
@@ -181,13 +191,13 @@ def run(ctx, graph: dict, users: dict, work: Callable, finish: Callable) -> None
                                        resources=_resources(ctx, job, gpus) or None)
             jobs[key] = job
         failed: dict = {}
-        for left, future in enumerate(as_completed(list(futures.values())), 1):
+        for ended, future in enumerate(as_completed(list(futures.values())), 1):
             job = jobs[future.key]
             if future.status == "error":
                 failed[job] = future.exception()
             running = sum(map(len, dask.processing().values()))
             finish(job, None if job in failed else future.result(),
-                   f"{running} running, {len(graph) - left - running} queued, {len(failed)} failed")
+                   f"{running} running, {len(graph) - ended - running} queued, {len(failed)} failed")
     if failed:
         raise OmgError(_report(graph, failed))
 
