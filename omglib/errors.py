@@ -24,3 +24,7 @@ class DataError(OmgError):
         if fix:
             message += f" ({fix})"
         super().__init__(message)
+        self.fix = fix
+
+    def __reduce__(self):  # picklable: a Dask worker sends it back to the client
+        return type(self), (self.path, self.problem, self.line, self.fix)

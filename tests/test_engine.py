@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -116,12 +117,20 @@ def test_a_slurm_spec_starts_workers_with_its_gpus_cpus_and_memory(tmp_path):
     cluster = ClusterSpec.read(spec)
     assert (cluster.queue, cluster.jobs, cluster.gpus) == ("slurm", 2, 1)
     script = _job_script(cluster)
-    for line in ("#SBATCH --gres=gpu:1", "#SBATCH -p gpu", "#SBATCH --cpus-per-task=8", "--resources CPU=8,GPU=1",
-                 "source ~/omglib/.venv/bin/activate"):
-        assert line in script
-    (tmp_path / "bad.yaml").write_text("queue: slurm\ngpu: 1\n")
-    with pytest.raises(OmgError, match="bad.yaml: gpu: a cluster spec has the keys queue, jobs"):
-        ClusterSpec.read(tmp_path / "bad.yaml")
+    for line in ("#SBATCH --gres=gpu:1", "#SBATCH -p gpu", "#SBATCH --cpus-per-task=8", "--nthreads 1 ",
+                 "--nworkers 8 ", "--resources GPU=1", "source ~/omglib/.venv/bin/activate"):
+        assert line in script  # one single-thread process per core, each may take a GPU training
+    for queue, gpu_line in (("lsf", '#BSUB -gpu "num=1"'), ("pbs", "#PBS -l ngpus=1"), ("sge", "#$ -l gpu=1")):
+        site = "" if queue == "lsf" else f"directives: ['{gpu_line.split(' ', 1)[1]}']\n"
+        (tmp_path / f"{queue}.yaml").write_text(f"queue: {queue}\ncores: 4\ngpus: 1\naccount: lab\n{site}")
+        assert gpu_line in _job_script(ClusterSpec.read(tmp_path / f"{queue}.yaml"))
+    for text, message in (("queue: slurm\ngpu: 1\n", "bad.yaml: gpu: a cluster spec has the keys queue, jobs"),
+                          ("queue: slurm\nwalltime: 24:00:00\n", "walltime takes a string"),
+                          ("queue: slurm\nprologue: source x\n", "prologue takes a list of lines"),
+                          ("queue: pbs\ngpus: 1\n", "add your site's GPU request to directives")):
+        (tmp_path / "bad.yaml").write_text(text)
+        with pytest.raises(OmgError, match=re.escape(message)):
+            ClusterSpec.read(tmp_path / "bad.yaml")
     with pytest.raises(OmgError, match="--scheduler and --cluster are the dask engine's"):
         Engine("local", cluster=str(spec))
 
@@ -135,7 +144,7 @@ def _job_script(spec: ClusterSpec) -> str:
         cluster.close()
 
 
-def test_on_gpu_workers_a_cnn_or_an_end_to_end_training_takes_a_gpu_and_a_head_a_core(tmp_path):
+def test_on_gpu_workers_a_cnn_or_an_end_to_end_training_takes_a_gpu_and_a_head_any_worker(tmp_path):
     from omglib.experiments.engine import _resources
     from omglib.experiments.schedule import plan
 
@@ -144,5 +153,15 @@ def test_on_gpu_workers_a_cnn_or_an_end_to_end_training_takes_a_gpu_and_a_head_a
     graph = plan(ctx, [X.get(n) for n in (X.BEST_3RNN, end_to_end, X.DECISION_FUSION)])
     asked = {(j.kind, j.name): _resources(ctx, j, gpus=True) for j in graph}
     assert asked[("cnn", "vgg16")] == {"GPU": 1} and asked[("run", end_to_end)] == {"GPU": 1}
-    assert asked[("run", X.BEST_3RNN)] == asked[("run", X.DECISION_FUSION)] == {"CPU": 1}  # beside them
+    assert asked[("run", X.BEST_3RNN)] == asked[("run", X.DECISION_FUSION)] == {}  # any worker, beside them
     assert all(_resources(ctx, j, gpus=False) == {} for j in graph)  # undeclared: any worker, one at a time each
+
+
+def test_a_data_error_survives_the_trip_back_from_a_worker(tmp_path):
+    import pickle
+
+    from omglib.errors import DataError
+
+    error = DataError(tmp_path / "omg_TrainVideos.csv", "no 'arousal' column", 1, "use the official header")
+    back = pickle.loads(pickle.dumps(error))
+    assert type(back) is DataError and str(back) == str(error) and back.line == 1

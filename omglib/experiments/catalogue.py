@@ -46,8 +46,9 @@ SETTING_SECTIONS = {**{f.name: "train" for f in fields(TrainConfig) if f.name no
 def lr_field(train: TrainConfig, frame_cnn: bool) -> str:
     """The field holding the learning rate a network trains with on OMG (Sec. 6.1): above a
     frozen CNN ``lr_frozen``; end to end ``lr_cnn`` for a frame CNN, ``lr_end_to_end`` for a
-    CNN-RNN. An experiment's ``lr`` means this field, so one name asks the same question of a
-    frozen and an end-to-end profile."""
+    CNN-RNN (the paper's one rate for its CNNs, so a frame CNN's ``lr`` end to end reaches its
+    pre-training too). An experiment's ``lr`` means this field, so one name asks the same
+    question of a frozen and an end-to-end profile."""
     if train.strategy == "frozen":
         return "lr_frozen"
     return "lr_cnn" if frame_cnn else "lr_end_to_end"

@@ -19,7 +19,7 @@ import hashlib
 import logging
 import sys
 from contextlib import contextmanager
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, fields, replace
 from pathlib import Path
 from typing import Callable, Iterator, Literal
 
@@ -57,25 +57,30 @@ class Engine:
 
 @dataclass(frozen=True)
 class ClusterSpec:
-    """A batch cluster whose queue starts the Dask workers (dask-jobqueue), one worker per
-    batch job, each with its cores, memory and GPUs. Written as YAML::
+    """A batch cluster whose queue starts the Dask workers (dask-jobqueue). Each batch job has
+    its cores, memory and GPUs and runs ``processes`` jobs at once, each in a worker process of
+    its own with one thread (a job's random state is its process's, so the numbers are the
+    local engine's). On GPUs, each process may take one training that needs a GPU: set
+    ``processes`` to the trainings the job's GPUs hold. Written as YAML::
 
         queue: slurm          # slurm | pbs | sge | lsf
-        jobs: 4               # batch jobs, so workers
-        cores: 8              # per worker: heads on cached features run this many side by side
+        jobs: 4               # batch jobs
+        cores: 8              # per batch job
+        processes: 4          # jobs a batch job runs at once (default: cores)
         memory: 64GB
-        gpus: 1               # per worker: trainings that need a GPU take one each
-        walltime: "24:00:00"
+        gpus: 1               # per batch job
+        walltime: "24:00:00"  # a string (unquoted, YAML reads 24:00:00 as a number of seconds)
         partition: gpu        # the queue / partition to submit to
-        account: myproject
-        prologue: ["source ~/omglib/.venv/bin/activate"]   # shell lines before the worker starts
-        directives: ["--constraint=a100"]                  # any further directive of the queue
+        account: myproject    # Slurm and PBS: the account; SGE and LSF: the project
+        prologue: ["source ~/omglib/.venv/bin/activate"]   # shell lines before the workers start
+        directives: ["--constraint=a100"]                  # further directives (PBS, SGE: the site's GPU request)
         python: ~/omglib/.venv/bin/python                  # the workers' Python (default: this one)
     """
 
     queue: Literal["slurm", "pbs", "sge", "lsf"]
     jobs: int = 1
     cores: int = 1
+    processes: int = 0  # 0: one per core
     memory: str = "16GB"
     gpus: int = 0
     walltime: str = "24:00:00"
@@ -100,12 +105,20 @@ class ClusterSpec:
             raise OmgError(f"{path}: {unknown}: a cluster spec has the keys {', '.join(valid)}")
         if given.get("queue") not in QUEUES:
             raise OmgError(f"{path}: queue {given.get('queue')!r}: one of {', '.join(QUEUES)}")
-        for key, number in (("jobs", 1), ("cores", 1), ("gpus", 0)):
+        for key, number in (("jobs", 1), ("cores", 1), ("processes", 0), ("gpus", 0)):
             if not isinstance(given.get(key, number), int) or given.get(key, number) < number:
                 raise OmgError(f"{path}: {key} takes a whole number of at least {number}")
-        lists = {k: tuple(str(v) for v in given.get(k, ())) for k in ("prologue", "directives")}
-        return cls(**{k: str(v) if k in ("memory", "walltime", "partition", "account", "python") else v
-                      for k, v in given.items()} | lists)
+        for key in ("memory", "walltime", "partition", "account", "python"):
+            if not isinstance(given.get(key, ""), str):
+                raise OmgError(f"{path}: {key} takes a string (quote it: walltime: \"24:00:00\")")
+        for key in ("prologue", "directives"):
+            if not isinstance(given.get(key, []), list):
+                raise OmgError(f"{path}: {key} takes a list of lines, e.g. {key}: [\"...\"]")
+        spec = cls(**given | {k: tuple(map(str, given.get(k, []))) for k in ("prologue", "directives")})
+        if spec.gpus and spec.queue in ("pbs", "sge") and not spec.directives:
+            raise OmgError(f"{path}: gpus on {spec.queue}: add your site's GPU request to directives "
+                           "(e.g. PBS: [\"-l ngpus=1\"], SGE: [\"-l gpu=1\"])")
+        return spec
 
     def start(self):
         """The dask-jobqueue cluster of this spec (its scheduler runs here), scaled to ``jobs``."""
@@ -114,13 +127,17 @@ class ClusterSpec:
         kind = {"slurm": dask_jobqueue.SLURMCluster, "pbs": dask_jobqueue.PBSCluster,
                 "sge": dask_jobqueue.SGECluster, "lsf": dask_jobqueue.LSFCluster}[self.queue]
         directives = list(self.directives)
-        if self.gpus and self.queue == "slurm":
-            directives.insert(0, f"--gres=gpu:{self.gpus}")
-        resources = f"CPU={self.cores}" + (f",GPU={self.gpus}" if self.gpus else "")
-        cluster = kind(cores=self.cores, processes=1, memory=self.memory, walltime=self.walltime,
-                       queue=self.partition or None, account=self.account or None, job_extra_directives=directives,
-                       job_script_prologue=list(self.prologue), worker_extra_args=["--resources", resources],
-                       **({"python": self.python} if self.python else {}))
+        if self.gpus:
+            directives[:0] = {"slurm": [f"--gres=gpu:{self.gpus}"], "lsf": [f'-gpu "num={self.gpus}"']}.get(self.queue, [])
+        processes = self.processes or self.cores
+        owner = {"account" if self.queue in ("slurm", "pbs") else "project": self.account} if self.account else {}
+        cpus = {"slurm": {"job_cpu": self.cores}, "lsf": {"ncpus": self.cores},  # the batch job's request
+                "pbs": {"resource_spec": f"select=1:ncpus={self.cores}:mem={self.memory}"}}.get(self.queue, {})
+        cluster = kind(cores=processes, processes=processes, memory=self.memory, **cpus,
+                       walltime=self.walltime, queue=self.partition or None, job_extra_directives=directives,
+                       job_script_prologue=list(self.prologue),
+                       worker_extra_args=["--resources", "GPU=1"] if self.gpus else [],
+                       **owner, **({"python": self.python} if self.python else {}))
         cluster.scale(jobs=self.jobs)
         return cluster
 
@@ -143,8 +160,6 @@ def client(engine: Engine, workers: int) -> Iterator:
 def _task(work: Callable, ctx, job, users: list, inputs: list) -> bool:
     """``work`` (`schedule.work`) for one job on a Dask worker, after ``inputs`` (the results of
     the jobs it needs) are done, on the worker's own device, one thread."""
-    from dataclasses import replace
-
     from omglib.distributed import resolve_device
 
     return work(replace(ctx, device=resolve_device(ctx.engine.device)), job, users, 1)
@@ -161,15 +176,16 @@ def _have_gpus(engine: Engine, dask) -> bool:
 
 
 def _resources(ctx, job, gpus: bool) -> dict[str, float]:
-    """What a job asks of a worker whose resources are declared (a cluster spec's): a CNN or an
-    end-to-end training one GPU when the workers have GPUs, a head on cached features one CPU."""
+    """What a job asks of a worker when the workers declare GPUs: a CNN or an end-to-end
+    training one GPU, so it runs only where there is one; a head on cached features, a fusion
+    or the floor nothing, so it runs on any worker, beside them."""
     if not gpus:
         return {}
     if job.kind == "cnn":
         return {"GPU": 1}
     exp = ctx.experiment(job.name)
     end_to_end = ctx.with_settings(exp.overrides).profile.train.strategy == "end-to-end"
-    return {"GPU": 1} if exp.trained and end_to_end else {"CPU": 1}
+    return {"GPU": 1} if exp.trained and end_to_end else {}
 
 
 def run(ctx, graph: dict, users: dict, work: Callable, finish: Callable) -> None:
@@ -179,6 +195,7 @@ def run(ctx, graph: dict, users: dict, work: Callable, finish: Callable) -> None
     naming every job that failed, and why, once the rest have finished."""
     from distributed import as_completed
 
+    ctx = replace(ctx, frames=ctx.frames.resolve(), results=ctx.results.resolve())  # workers start elsewhere
     with client(ctx.engine, ctx.workers) as dask:
         if dask.dashboard_link:
             sys.stderr.write(f"Dask dashboard: {dask.dashboard_link}\n")
@@ -195,6 +212,8 @@ def run(ctx, graph: dict, users: dict, work: Callable, finish: Callable) -> None
             job = jobs[future.key]
             if future.status == "error":
                 failed[job] = future.exception()
+            elif future.status != "finished":  # cancelled, or lost with every worker that held it
+                failed[job] = RuntimeError(f"the scheduler {future.status} it (workers lost too often?)")
             running = sum(map(len, dask.processing().values()))
             finish(job, None if job in failed else future.result(),
                    f"{running} running, {len(graph) - ended - running} queued, {len(failed)} failed")

@@ -556,10 +556,17 @@ def load_summary(ctx: Context, name: str) -> Summary | None:
 def trained_runs(results: str | Path, exp: Experiment, profile: str | None = None) -> list[RunFolder]:
     """The run folders of ``exp`` that hold a model under the results root ``results``, in the
     folder of ``profile`` (a `Profile.label`) or of every profile; the shared CNN's seeds first,
-    lowest seed first."""
+    lowest seed first. Each folder's profile names the run as it ran it (`catalogue.as_run`)."""
+    from omglib.config import PROFILE_NAMES, get_profile
+
+    def as_ran(folder: Path) -> Experiment:  # a "+hash" folder's overrides are its runs': the named profile's reading
+        name = folder.name.partition("+")[0]
+        return as_run(exp, get_profile(name)) if name in PROFILE_NAMES else exp
+
     root = Path(results)
     profiles = [root / profile] if profile else sorted(p for p in root.iterdir() if p.is_dir()) if root.is_dir() else []
-    runs = [RunFolder(p) for folder in profiles for p in (folder / exp.slug).glob("seed-*") if RunFolder(p).model.is_file()]
+    runs = [RunFolder(p) for folder in profiles for p in (folder / as_ran(folder).slug).glob("seed-*")
+            if RunFolder(p).model.is_file()]
     return sorted(runs, key=lambda r: ("-cnn-" in r.path.name, r.path.parent.parent.name, int(r.path.name.split("-")[1])))
 
 

@@ -76,22 +76,30 @@ def _cnn_users(ctx: Context, graph: dict[Job, set[Job]], cnn: Job) -> list[Exper
     return [get(j.name) for j in graph if j.kind == "run" and cnn in graph[j]]
 
 
-def work(ctx: Context, job: Job, users: list[Experiment], threads: int | None) -> bool:
-    """Do one job (in a worker process, or in this one); False when it was done already, by
-    another run on the same results folder that held the job's lock meanwhile."""
+def work(ctx: Context, job: Job, users: list[Experiment], threads: int | None) -> str:
+    """Do one job (in a worker process, or in this one): "trained", "current" (it was done
+    already), or "elsewhere" (another run on the same results folder did it while this one
+    waited for the job's lock)."""
     if threads:
         import torch
         from threadpoolctl import threadpool_limits
 
         torch.set_num_threads(threads)
         threadpool_limits(threads)  # numpy's BLAS too (the floor's ridge): the same numbers on every engine
-    with _lock(ctx, job):
+    job_ctx = ctx.with_settings(job.settings) if job.kind == "cnn" else ctx
+
+    def done() -> bool:
         if job.kind == "run":
-            done = not ctx.force and status(ctx, get(job.name), job.seed, job.cnn_seed) == "current"
+            return not ctx.force and status(ctx, get(job.name), job.seed, job.cnn_seed) == "current"
+        return cnn_run(job_ctx, job.name, job.pretrain, job.cnn_seed, job.landmarks).current()
+
+    before = done()
+    with _lock(ctx, job):
+        after = done()
+        if job.kind == "run":
             run_seed(ctx, job.name, job.seed, job.cnn_seed)
         else:
-            ctx = ctx.with_settings(job.settings)
-            done = cnn_run(ctx, job.name, job.pretrain, job.cnn_seed, job.landmarks).current()
+            ctx = job_ctx
             cnn = pretrained_cnn(ctx, job.name, job.pretrain, job.cnn_seed, job.landmarks)
             distributed.barrier()  # under torchrun: rank 0 has written the CNN the others read next
             if any(ctx.with_settings(e.overrides).profile.train.strategy == "frozen" for e in users):
@@ -102,15 +110,16 @@ def work(ctx: Context, job: Job, users: list[Experiment], threads: int | None) -
                 if job.pretrain and any(not e.is_frame_cnn and not e.members for e in users):
                     cache(ctx, cnn, job.pretrain, ["train", "validation"], names, state)
     distributed.barrier()  # every process starts the next job after rank 0 wrote this one's results
-    return not done
+    return "current" if before else "elsewhere" if after else "trained"
 
 
 @contextmanager
 def _lock(ctx: Context, job: Job) -> Iterator[None]:
     """Held while ``job`` runs, so that runs sharing a results folder (two `omg run` at once, on
     one machine or on a cluster's shared disk) do each job once: the second waits, then finds
-    it done. Under torchrun rank 0 holds it for every rank."""
-    if not distributed.is_main():
+    it done. Not under torchrun: its ranks decide together, and one waiting alone would leave
+    the others in a collective."""
+    if distributed.active():
         yield
         return
     from filelock import FileLock
@@ -141,10 +150,10 @@ def run(ctx: Context, names: list[str]) -> dict[str, Summary]:
     where = f"{ctx.workers} processes" if ctx.engine.kind == "local" else ctx.engine.where
     bar = tqdm(total=len(graph), desc=f"experiments ({where})", unit="job", disable=not ctx.progress)
 
-    def finish(job: Job, trained: bool | None, state: str = "") -> None:
-        """``trained``: False, done by another run; None: failed (the dask engine reports it)."""
+    def finish(job: Job, outcome: str | None, state: str = "") -> None:
+        """``outcome``: `work`'s; None: failed (the dask engine reports it)."""
         done.add(job)
-        if trained is False:
+        if outcome == "elsewhere":
             elsewhere.append(job)
         bar.update()
         bar.set_postfix_str(state or job.label)
@@ -177,14 +186,14 @@ def _run_parallel(ctx: Context, graph: dict[Job, set[Job]], users: dict, finish,
             for job in [j for j in graph if j not in submitted and graph[j] <= done]:
                 submitted.add(job)
                 pool.apply_async(work, (ctx, job, users.get(job, []), 1),
-                                 callback=lambda trained, j=job: finished.put((j, trained, None)),
+                                 callback=lambda outcome, j=job: finished.put((j, outcome, None)),
                                  error_callback=lambda e, j=job: finished.put((j, None, e)))
             if len(submitted) == len(done):
                 raise OmgError(f"cannot schedule {[j.label for j in graph if j not in done]}: their inputs never run")
-            job, trained, error = finished.get()
+            job, outcome, error = finished.get()
             if error is not None:
                 raise error
-            finish(job, trained)
+            finish(job, outcome)
 
 
 def summary(ctx: Context, exp: Experiment) -> Summary:
