@@ -1,6 +1,8 @@
 // Accessibility mends for what the theme and Sphinx extensions write (the axe-core gate,
 // tests/site/axe.mjs): every fix here names the rule it answers.
-document.addEventListener("DOMContentLoaded", () => {
+// Run once the page is parsed and again once it has loaded (the theme's own scripts may write
+// its buttons after the first pass); the gate waits for data-a11y-mended on <html>.
+function mend() {
   // scrollable-region-focusable: a wide table scrolls inside its box, so a keyboard must reach it
   for (const table of document.querySelectorAll("article table, .cell_output table")) {
     if (!table.hasAttribute("tabindex")) table.setAttribute("tabindex", "0");
@@ -18,4 +20,9 @@ document.addEventListener("DOMContentLoaded", () => {
   for (const entry of document.querySelectorAll(".citation-list > [role='doc-biblioentry']")) {
     entry.setAttribute("role", "listitem");
   }
+}
+document.addEventListener("DOMContentLoaded", mend);
+window.addEventListener("load", () => {
+  mend();
+  document.documentElement.dataset.a11yMended = "true";
 });
