@@ -208,6 +208,8 @@ def test_the_schedule_runs_every_seed_after_its_inputs(tmp_path):
             assert all(n.seed == job.seed for n in needs if n.kind == "run")
     cnn_jobs = {(j.name, j.pretrain, j.cnn_seed) for j in graph if j.kind == "cnn"}
     assert cnn_jobs == {("vgg16", "affwild2", s) for s in profile.seeds}
+    order = list(graph)  # each job after the jobs it needs (the dask engine submits in this order)
+    assert all(order.index(n) < order.index(j) for j in graph for n in graph[j])
     unshared = replace(ctx, profile=replace(profile, train=replace(profile.train, share_cnn=False)))
     assert seed_runs(unshared, X.get(X.BEST_3RNN)) == [(s, s) for s in profile.seeds]
 

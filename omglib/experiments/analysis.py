@@ -182,7 +182,7 @@ def tap_diagnosis(ctx: Context, extra: tuple[Experiment, ...] = ()) -> pd.DataFr
     networks += [e for e in extra if e not in networks and not e.members and parse_multi_rnn(e.model)]
     by_cnn: dict[Path, tuple] = {}  # the networks that share one CNN are probed in one pass
     for exp in networks:
-        own_ctx = ctx.with_settings(ctx.experiment(exp).overrides)
+        own_ctx = ctx.running(exp)[1]
         run = cnn_run(own_ctx, "vgg16", exp.pretrain, ctx.cnn_seed, exp.landmarks)
         if run.weights.is_file():
             by_cnn.setdefault(run.folder.path, (own_ctx, run, []))[2].append(exp)

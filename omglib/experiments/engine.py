@@ -143,15 +143,16 @@ class ClusterSpec:
 
 
 @contextmanager
-def client(engine: Engine, workers: int) -> Iterator:
-    """A Dask client of ``engine``'s cluster; a local one has ``workers`` processes of one thread."""
+def client(engine: Engine, spec: ClusterSpec | None, workers: int) -> Iterator:
+    """A Dask client of ``engine``'s cluster (``spec``: its cluster spec, read); a local one has
+    ``workers`` processes of one thread."""
     from distributed import Client, LocalCluster
 
     if engine.scheduler:
         with Client(engine.scheduler) as connected:
             yield connected
         return
-    cluster = ClusterSpec.read(engine.cluster).start() if engine.cluster else \
+    cluster = spec.start() if spec else \
         LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=":0")
     with cluster, Client(cluster) as connected:
         yield connected
@@ -165,11 +166,11 @@ def _task(work: Callable, ctx, job, users: list, inputs: list) -> bool:
     return work(replace(ctx, device=resolve_device(ctx.engine.device)), job, users, 1)
 
 
-def _have_gpus(engine: Engine, dask) -> bool:
+def _have_gpus(engine: Engine, spec: ClusterSpec | None, dask) -> bool:
     """Whether the workers declare GPUs: a spec's say so before its batch jobs start; a running
     scheduler's first worker is asked."""
-    if engine.cluster:
-        return ClusterSpec.read(engine.cluster).gpus > 0
+    if spec:
+        return spec.gpus > 0
     if engine.scheduler:
         dask.wait_for_workers(1)
     return any("GPU" in w.get("resources", {}) for w in dask.scheduler_info()["workers"].values())
@@ -183,9 +184,8 @@ def _resources(ctx, job, gpus: bool) -> dict[str, float]:
         return {}
     if job.kind == "cnn":
         return {"GPU": 1}
-    exp = ctx.experiment(job.name)
-    end_to_end = ctx.with_settings(exp.overrides).profile.train.strategy == "end-to-end"
-    return {"GPU": 1} if exp.trained and end_to_end else {}
+    exp, own = ctx.running(job.name)
+    return {"GPU": 1} if exp.trained and own.profile.train.strategy == "end-to-end" else {}
 
 
 def run(ctx, graph: dict, users: dict, work: Callable, finish: Callable) -> None:
@@ -196,12 +196,13 @@ def run(ctx, graph: dict, users: dict, work: Callable, finish: Callable) -> None
     from distributed import as_completed
 
     ctx = replace(ctx, frames=ctx.frames.resolve(), results=ctx.results.resolve())  # workers start elsewhere
-    with client(ctx.engine, ctx.workers) as dask:
+    spec = ClusterSpec.read(ctx.engine.cluster) if ctx.engine.cluster else None
+    with client(ctx.engine, spec, ctx.workers) as dask:
         if dask.dashboard_link:
             sys.stderr.write(f"Dask dashboard: {dask.dashboard_link}\n")
-        gpus = _have_gpus(ctx.engine, dask)
+        gpus = _have_gpus(ctx.engine, spec, dask)
         futures, jobs = {}, {}
-        for job in _in_order(graph):
+        for job in graph:  # `plan` lists each job after the jobs it needs
             key = f"{job.label} {hashlib.sha1(repr((job, str(ctx.folder))).encode()).hexdigest()[:12]}"  # one task per job
             inputs = [futures[n] for n in graph[job]]
             futures[job] = dask.submit(_task, work, ctx, job, users.get(job, []), inputs, key=key, pure=False,
@@ -219,20 +220,6 @@ def run(ctx, graph: dict, users: dict, work: Callable, finish: Callable) -> None
                    f"{running} running, {len(graph) - ended - running} queued, {len(failed)} failed")
     if failed:
         raise OmgError(_report(graph, failed))
-
-
-def _in_order(graph: dict) -> list:
-    """The jobs of ``graph``, each after the jobs it needs."""
-    ordered: dict = {}
-
-    def add(job) -> None:
-        for need in sorted(graph[job], key=repr):
-            add(need)
-        ordered.setdefault(job, None)
-
-    for job in graph:
-        add(job)
-    return list(ordered)
 
 
 def _report(graph: dict, failed: dict) -> str:

@@ -402,8 +402,7 @@ def postprocessing_on(ctx: Context, exp: Experiment, seed: int, cnn_seed: int, m
     """Sec. 6.3 again for one stored run (a network or the floor) with another grid: the windows
     chosen on validation from ``median_windows`` and ``smoothing_windows``, from the run's stored
     per-frame predictions (nothing is trained), and the test `Scores` they give."""
-    exp = ctx.experiment(exp)
-    ctx = ctx.with_settings(exp.overrides)
+    exp, ctx = ctx.running(exp)
     folder, seq_len = run_folder(ctx, exp, seed, cnn_seed), ctx.profile.train.seq_len
     seqs = {s: ctx.once(("sequences", ctx.frames, s, seq_len), lambda s=s: cut(ctx.store("omg", s), seq_len))
             for s in ("train", "validation", "test")}  # cut once for every run a grid re-chooses
@@ -473,8 +472,7 @@ def _run_decision_fusion(ctx: Context, exp: Experiment, folder: RunFolder, seed:
 
 def run_fingerprint(ctx: Context, exp: Experiment, seed: int, cnn_seed: int) -> str:
     """Everything that decides one run's numbers: recipe, profile, seeds, code, data, members."""
-    exp = ctx.experiment(exp)
-    ctx = ctx.with_settings(exp.overrides)
+    exp, ctx = ctx.running(exp)
     members = [run_fingerprint(ctx, get(m), seed, cnn_seed) for m in exp.members]
     stores = {s: ctx.store_print("omg", s) for s in ("train", "validation", "test")}
     cnn = cnn_run(ctx, exp.backbone, exp.pretrain, cnn_seed, exp.landmarks).fingerprint if exp.trained else None
@@ -493,8 +491,7 @@ def status(ctx: Context, exp: Experiment, seed: int, cnn_seed: int | None = None
 def run_seed(ctx: Context, name: str, seed: int, cnn_seed: int | None = None) -> SeedResult:
     """One run of experiment ``name``: re-used when current, else trained. Members (fusions)
     must have run for the same seed first (`omglib.experiments.schedule` orders them)."""
-    exp = ctx.experiment(name)
-    ctx = ctx.with_settings(exp.overrides)
+    exp, ctx = ctx.running(name)
     cnn_seed = ctx.cnn_seed if cnn_seed is None else cnn_seed
     folder = run_folder(ctx, exp, seed, cnn_seed)
     print_ = run_fingerprint(ctx, exp, seed, cnn_seed)

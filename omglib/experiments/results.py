@@ -95,6 +95,11 @@ class Context:
         one name, folder and fingerprint of its runs, however a reader spelled it."""
         return as_run(get(name) if isinstance(name, str) else name, self.base or self.profile)
 
+    def running(self, name: str | Experiment) -> tuple[Experiment, Context]:
+        """`experiment` ``name`` and its own context: its settings on the profile (`with_settings`)."""
+        exp = self.experiment(name)
+        return exp, self.with_settings(exp.overrides)
+
     @property
     def cnn_seed(self) -> int:
         """The seed of the shared frame-by-frame CNN pre-training (the profile's data seed)."""

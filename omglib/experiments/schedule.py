@@ -57,7 +57,8 @@ class Job:
 
 
 def plan(ctx: Context, chosen: list[Experiment]) -> dict[Job, set[Job]]:
-    """Every job the experiments ``chosen`` (and their members) need -> the jobs it waits for."""
+    """Every job the experiments ``chosen`` (and their members) need -> the jobs it waits for,
+    each listed after those (members come first, and a CNN job before its first user)."""
     graph: dict[Job, set[Job]] = {}
     for exp in with_members(chosen):
         for seed, cnn_seed in runs_of(ctx, exp):
@@ -93,7 +94,7 @@ def work(ctx: Context, job: Job, users: list[Experiment], threads: int | None) -
             return not ctx.force and status(ctx, get(job.name), job.seed, job.cnn_seed) == "current"
         return cnn_run(job_ctx, job.name, job.pretrain, job.cnn_seed, job.landmarks).current()
 
-    before = done()
+    before = job.kind == "cnn" and done()  # a run job is planned only when it is not current
     with _lock(ctx, job):
         after = done()
         if job.kind == "run":
@@ -102,7 +103,7 @@ def work(ctx: Context, job: Job, users: list[Experiment], threads: int | None) -
             ctx = job_ctx
             cnn = pretrained_cnn(ctx, job.name, job.pretrain, job.cnn_seed, job.landmarks)
             distributed.barrier()  # under torchrun: rank 0 has written the CNN the others read next
-            if any(ctx.with_settings(e.overrides).profile.train.strategy == "frozen" for e in users):
+            if any(ctx.running(e)[1].profile.train.strategy == "frozen" for e in users):
                 # cache once, before the heads that read it run side by side
                 state = cnn.state()
                 names = features_needed([e.model for e in users], ctx.profile)
