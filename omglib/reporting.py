@@ -100,6 +100,18 @@ def format_table(table) -> str:
     return "\n".join(lines)
 
 
+CNN_SEEDS_COLUMN = "mean, CNN seeds too"  # frame CNNs: the spread over CNN pre-training seeds as well
+
+
+def show_table(ctx, summaries: dict, table, source: str = "surrogate") -> None:
+    """A chapter's table in the notebook: its caption (`caption`, for the columns printed) above
+    its rows beside the paper's (`comparison`)."""
+    from IPython.display import Markdown, display
+
+    shown = comparison(table, source)
+    display(Markdown(caption(ctx, summaries, shown)), shown)
+
+
 def comparison(table, source: str = "surrogate"):
     """Table 3-6 rows next to the paper's numbers, each column labelled with its data: the
     mean over seeds +- the standard deviation across seeds beside the paper's number, then the
@@ -116,7 +128,7 @@ def comparison(table, source: str = "surrogate"):
         for key, label in (("valence", "V"), ("arousal", "A")):
             cells[f"{label} 95% CI ({source})"] = _interval(row[f"ci_{key}"]) or np.nan
         if row["sd_mean_cnn_seeds"] == row["sd_mean_cnn_seeds"]:  # frame CNNs: the spread over CNN pre-training seeds too
-            cells[f"mean, CNN seeds too ({source})"] = f"{row['ccc_mean_cnn_seeds']:.3f} ± {row['sd_mean_cnn_seeds']:.3f}"
+            cells[f"{CNN_SEEDS_COLUMN} ({source})"] = f"{row['ccc_mean_cnn_seeds']:.3f} ± {row['sd_mean_cnn_seeds']:.3f}"
         rows.append({"experiment": row["experiment"], **cells, "seeds": row["seeds"]})
     return dashed(pd.DataFrame(rows).set_index("experiment"))
 
@@ -426,14 +438,15 @@ def va_traces(ctx, name: str, videos: int = 3, seed: int | None = None):
     return fig
 
 
-def caption(ctx, summaries: dict) -> str:
+def caption(ctx, summaries: dict, shown=None) -> str:
     """What every number of a chapter's tables is: a mean over which seeds, sharing what, with
     which interval, on how many videos of which split (validation where the test split has no
-    labels), and what the linear floor is when the table has it."""
+    labels), what the linear floor is when the table has it, and the frame CNNs' further
+    column only when ``shown`` (the table printed, `comparison`'s) has it."""
     floor = experiments.LINEAR_PROBE in summaries
     first = next((s for name, s in summaries.items() if name != experiments.LINEAR_PROBE), summaries.get(experiments.LINEAR_PROBE))
     split = first.split
-    frame_cnn_column = any(s.cnn_seeds for s in summaries.values())
+    frame_cnn_column = shown is not None and any(c.startswith(CNN_SEEDS_COLUMN) for c in shown.columns)
     if not ctx.profile.train.share_cnn:
         shared = "Each seed also seeds its CNN's pre-training. "
     else:
@@ -474,29 +487,49 @@ def short_name(name: str) -> str:
 
 
 def claims_display(claims):
-    """The claims table as the book prints it: the verdict of the claims judged together (Holm)
-    first, with this book's mean difference (its uncorrected 95% paired video-cluster interval)
-    beside the paper's, so that a reader sees them without scrolling a narrow column; then the
-    verdict of the claim alone, the smallest difference this test size detects (80% power) and
-    the test videos the paper's difference would need, the two experiments (short names,
-    `claims_legend`), valence and arousal side by side, the p-values and the diagnostic ("–"
-    where the paper reports no such difference: a reader's own row)."""
-    signed = lambda x: "–" if np.isnan(x) else f"{x:+.3f}"
+    """The claims as the book prints them first: the verdict of the claims judged together
+    (Holm), this book's mean difference (its uncorrected 95% paired video-cluster interval)
+    beside the paper's, then valence and arousal, the book's beside the paper's ("–" where the
+    paper reports no such difference: a reader's own row). Seven columns, so that they fit a
+    desktop column; how each claim was tested is `claims_tests`."""
     rows = []
     for _, r in claims.iterrows():
-        raw = " (raw)" if r["post_processing"] else ""
-        needed = r["videos for the paper's"]
         rows.append({"claim": r["claim"], "verdict": r["verdict_holm"],
                      "book mean [95% interval]": f"{r['difference']:+.3f} [{r['low']:+.3f}, {r['high']:+.3f}]",
-                     "paper mean": signed(r["paper difference"]), "alone": r["verdict"],
+                     "paper mean": _signed(r["paper difference"]),
+                     "book V": _signed(r["difference V"]), "paper V": _signed(r["paper difference V"]),
+                     "book A": _signed(r["difference A"]), "paper A": _signed(r["paper difference A"])})
+    return pd.DataFrame(rows).set_index("claim")
+
+
+def claims_tests(claims):
+    """How each claim was tested: the two experiments (short names, `claims_legend`), the
+    verdict of the claim alone, the p-values alone and judged together (Holm), the smallest
+    difference this test size detects (80% power), the test videos the paper's difference
+    would need, and the diagnostic that says why the book may differ."""
+    rows = []
+    for _, r in claims.iterrows():
+        needed = r["videos for the paper's"]
+        raw = " (raw)" if r["post_processing"] else ""
+        rows.append({"claim": r["claim"], "better vs worse": f"{short_name(r['better'])} vs {short_name(r['than'])}{raw}",
+                     "alone": r["verdict"], "p": p_value(r["p_value"]), "p (Holm)": p_value(r["p_holm"]),
                      "detectable": f"{r['detectable']:.3f}",
                      "videos for the paper's": "–" if np.isnan(needed) else f"{needed:,.0f}",
-                     "better vs worse": f"{short_name(r['better'])} vs {short_name(r['than'])}{raw}",
-                     "paper V": signed(r["paper difference V"]), "book V": f"{r['difference V']:+.3f}",
-                     "paper A": signed(r["paper difference A"]), "book A": f"{r['difference A']:+.3f}",
-                     "p": p_value(r["p_value"]), "p (Holm)": p_value(r["p_holm"]),
                      "why it may differ": r.get("diagnostic") or "–"})
     return pd.DataFrame(rows).set_index("claim")
+
+
+def show_claims(claims) -> None:
+    """A chapter's claims (rows of `omglib.experiments.claims`) in the notebook: the verdicts
+    and differences, how each was tested, and the full names behind the short ones."""
+    from IPython.display import Markdown, display
+
+    display(claims_display(claims), Markdown("**How each claim was tested**"), claims_tests(claims),
+            Markdown(claims_legend(claims)))
+
+
+def _signed(x: float) -> str:
+    return "–" if np.isnan(x) else f"{x:+.3f}"
 
 
 def claims_legend(claims) -> str:
@@ -520,12 +553,6 @@ def p_value(p: float) -> str:
     return "< 0.001" if p < 0.001 else f"{p:.3f}"
 
 
-def claims_table(ctx, source: str, keyword: str = "", extra=()):
-    """The claims that a chapter's table (``source``, e.g. "Table 5") tests, then ``extra``
-    (`omglib.experiments.catalogue.against_best` of a reader's rows), computed."""
-    return claims_display(experiments.claims(ctx, source, keyword, tuple(extra)))
-
-
 FINDINGS = ("top", "top_ccc", "bottom", "bottom_ccc", "paper_top", "agree", "floor", "verdicts")
 
 
@@ -547,9 +574,14 @@ def table_findings(table, claims=None) -> dict[str, str]:
         "agree": "the same row" if paper_top == top["experiment"] else "a different row",
         "floor": (f"{(networks['ccc_mean'] > floor.iloc[0]).sum()} of the {len(networks)} networks beat the linear floor "
                   f"(mean CCC {floor.iloc[0]:.3f})" if len(floor) and floor.notna().all() else "the table has no linear floor"),
-        "verdicts": ("; ".join(f"{claim}: {verdict}" for claim, verdict in claims["verdict"].items()) or "none")
-                    if claims is not None else "none tested in this chapter",
+        "verdicts": verdicts(claims) if claims is not None else "none tested in this chapter",
     }
+
+
+def verdicts(claims) -> str:
+    """Each claim (rows of `omglib.experiments.claims`) with its verdict judged with the page's
+    other claims (Holm), as one sentence to glue."""
+    return "; ".join(f"{claim}: {verdict}" for claim, verdict in zip(claims["claim"], claims["verdict_holm"])) or "none"
 
 
 def fit_summary(ctx, names: list[str]) -> str:

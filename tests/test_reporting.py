@@ -231,15 +231,19 @@ def test_claims_table_reads_with_short_names_and_v_a_side_by_side():
                             "difference V": 0.01, "difference A": 0.02, "difference": 0.015, "low": 0.01, "high": 0.02,
                             "p_value": 0.04, "verdict": "holds", "p_holm": 0.08, "verdict_holm": "cannot tell at this size",
                             "detectable": 0.01, "videos for the paper's": np.nan}])
-    shown = reporting.claims_display(claims)
-    row = shown.loc["CNN-3RNN beats CNN-1RNN"]
-    assert list(shown.columns[:3]) == ["verdict", "book mean [95% interval]", "paper mean"]  # seen without scrolling
-    assert row["better vs worse"] == "3RNN P2-P5-FC vs 1RNN P2-P5-FC"
-    assert (row["paper V"], row["book V"], row["paper A"], row["book A"]) == ("+0.020", "-0.050", "+0.010", "+0.030")
-    assert row["p"] == "< 0.001" and shown.loc["post-processing helps", "better vs worse"].endswith("(raw)")
+    shown, tests = reporting.claims_display(claims), reporting.claims_tests(claims)
+    row, tested = shown.loc["CNN-3RNN beats CNN-1RNN"], tests.loc["CNN-3RNN beats CNN-1RNN"]
+    assert list(shown.columns) == ["verdict", "book mean [95% interval]", "paper mean",  # fits a desktop column
+                                   "book V", "paper V", "book A", "paper A"]
+    assert (row["book V"], row["paper V"], row["book A"], row["paper A"]) == ("-0.050", "+0.020", "+0.030", "+0.010")
+    assert tested["better vs worse"] == "3RNN P2-P5-FC vs 1RNN P2-P5-FC"
+    assert tested["p"] == "< 0.001" and tests.loc["post-processing helps", "better vs worse"].endswith("(raw)")
     judged = shown.loc["post-processing helps"]  # alone it holds; judged with the page's other claims it cannot tell
-    assert (judged["verdict"], judged["alone"], judged["p (Holm)"]) == ("cannot tell at this size", "holds", "0.080")
-    assert (row["detectable"], row["videos for the paper's"], judged["videos for the paper's"]) == ("0.050", "1,200", "–")
+    assert (judged["verdict"], tests.loc["post-processing helps", "alone"]) == ("cannot tell at this size", "holds")
+    assert tests.loc["post-processing helps", "p (Holm)"] == "0.080"
+    assert (tested["detectable"], tested["videos for the paper's"]) == ("0.050", "1,200")
+    assert tests.loc["post-processing helps", "videos for the paper's"] == "–"
+    assert reporting.verdicts(claims) == "CNN-3RNN beats CNN-1RNN: cannot tell at this size; post-processing helps: cannot tell at this size"
     legend = reporting.claims_legend(claims)
     assert "**3RNN P2-P5-FC** = CNN-3RNN-2nd-pool_last-pool_fc" in legend and "**1RNN P2-P5-FC**" in legend
 
@@ -272,3 +276,20 @@ def test_claims_judged_together_and_the_size_that_would_tell():
     assert np.isnan(videos_needed(100, 0.01, float("nan")))
     note = reporting.size_note({"detectable": 0.0456, "videos for the paper's": 1200.0})
     assert note == "this size detects 0.046; the paper's difference would need 1,200 test videos"
+
+
+def test_a_tables_caption_describes_only_the_columns_it_prints():
+    from omglib.config import get_profile
+
+    ctx = SimpleNamespace(profile=get_profile("quick"), cnn_seed=0, label_ceiling=lambda split: None)
+    summary = SimpleNamespace(split="test", seeds=[0, 1, 2], n_test_videos=44, n_test_utterances=239)
+    frame_cnn = pd.DataFrame({"experiment": ["VGG-Face"], "ccc_valence": [0.5], "ccc_arousal": [0.3], "sd_valence": [0.01],
+                              "sd_arousal": [0.02], "ci_valence": [(0.4, 0.6)], "ci_arousal": [(0.2, 0.4)], "seeds": [3],
+                              "sd_mean_cnn_seeds": [0.03], "ccc_mean_cnn_seeds": [0.41]})
+    network = frame_cnn.assign(experiment=BEST_3RNN, sd_mean_cnn_seeds=np.nan, ccc_mean_cnn_seeds=np.nan)
+    with_column, without = reporting.comparison(frame_cnn), reporting.comparison(network)
+    assert f"{reporting.CNN_SEEDS_COLUMN} (surrogate)" in with_column and with_column.shape[1] == without.shape[1] + 1
+    said = "a further column seeds the pre-training too"
+    assert said in reporting.caption(ctx, {"VGG-Face": summary}, with_column)
+    assert said not in reporting.caption(ctx, {"VGG-Face": summary}, without)  # e.g. a chapter of CNN-RNNs
+    assert said not in reporting.caption(ctx, {"VGG-Face": summary})  # the claims table: no such column
