@@ -243,6 +243,8 @@ def test_claims_table_reads_with_short_names_and_v_a_side_by_side():
     assert tests.loc["post-processing helps", "p (Holm)"] == "0.080"
     assert (tested["detectable"], tested["videos for the paper's"]) == ("0.050", "1,200")
     assert tests.loc["post-processing helps", "videos for the paper's"] == "–"
+    cells = [*shown.to_numpy().ravel(), *tests.to_numpy().ravel(), *(c.diagnostic for c in CLAIMS if c.diagnostic)]
+    assert max(map(len, cells)) <= pd.get_option("display.max_colwidth")  # no cell cut to "..." on the page
     assert reporting.verdicts(claims) == "CNN-3RNN beats CNN-1RNN: cannot tell at this size; post-processing helps: cannot tell at this size"
     legend = reporting.claims_legend(claims)
     assert "**3RNN P2-P5-FC** = CNN-3RNN-2nd-pool_last-pool_fc" in legend and "**1RNN P2-P5-FC**" in legend

@@ -325,8 +325,8 @@ def against_best(asked, source: str) -> tuple[Claim, ...]:
 
 
 _LOW, _MID = "CNN-3RNN-3rd-conv_4th-conv_5th-conv", "CNN-3RNN-7th-conv_8th-conv_9th-conv"
-_TRUNK = "chapter 05: probes of the trunks and of the landmarks (experiments.trunk_diagnosis)"
-_TAPS = "chapter 06: probes of each tap set (experiments.tap_diagnosis)"
+_TRUNK = "chapter 05, experiments.trunk_diagnosis"  # probes of the trunks and of the landmarks
+_TAPS = "chapter 06, experiments.tap_diagnosis"  # probes of each tap set
 CLAIMS: tuple[Claim, ...] = (
     Claim("multi-RNN beats its frame CNN", BEST_3RNN, "VGG-Face", "Table 3"),
     Claim("CNN-3RNN beats CNN-1RNN", BEST_3RNN, BEST_1RNN, "Table 3", diagnostic=_TRUNK),
