@@ -215,11 +215,12 @@ _PROFILES = {
         preprocess=PreprocessConfig(crop_size=64, detect_every=12),
         model=ModelConfig(input_size=48, width_divisor=8, vgg_fc=256, cnn_fc=256, gru_hidden=64, fusion_hidden=64, tap_pool=4),
         # 40 frames at 12.5 fps span the same 3.2 s as the paper's 80 at 25 fps.
-        # The CNNs start from random weights here (no VGG-Face / ImageNet download), hence a
-        # larger learning rate and batch for their frame-by-frame pre-training, then one epoch on
-        # OMG's training frames before they are frozen (benchmarks/recipe_diagnosis.py --probes).
+        # The CNNs start from random weights here (no VGG-Face / ImageNet download): single frames
+        # in larger batches for their frame-by-frame pre-training, at the paper's CNN learning rate
+        # (a seeing VGG trunk learns its 36 pre-training videos' faces at 1e-3), then three epochs
+        # on OMG's training frames before they are frozen (benchmarks/trunk_init.py).
         train=TrainConfig(seq_len=40, strategy="frozen", cnn_seq_len=1, cnn_batch_size=64, frozen_batch_size=16,
-                          share_cnn=True, lr_cnn=1e-3, epochs=12, pretrain_epochs=6, adapt_epochs=1, patience=4,
+                          share_cnn=True, lr_cnn=1e-4, epochs=12, pretrain_epochs=6, adapt_epochs=3, patience=4,
                           median_windows=(1, 3, 5, 9, 17, 41), start="random"),
     ),
     "paper": Profile(

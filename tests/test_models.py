@@ -156,3 +156,22 @@ def test_landmark_dropout_hides_a_frames_landmarks_only_while_training():
     assert torch.equal(join(features, landmarks)[..., 3:], landmarks)  # never at prediction
     plain = LandmarkJoin(get_profile("smoke").model).train()
     assert torch.equal(plain(features, landmarks)[..., 3:], landmarks)  # the paper's: off
+
+
+@pytest.mark.parametrize("divisor", [8, 1])
+def test_a_random_vgg_trunk_passes_on_what_tells_images_apart(divisor):
+    """Initialised as torchvision's VGG (He normal), not PyTorch's default layer init, under which
+    the last pool's differences between images are ~1e-5 of the first pool's: a trunk trained from
+    random weights (the CPU profiles) would start blind."""
+    from omglib.models.backbones import vgg_features
+
+    torch.manual_seed(0)
+    faces = torch.rand(8, 3, 32 if divisor == 1 else 48, 32 if divisor == 1 else 48) * 2 - 1
+    spread = []
+    with torch.no_grad():
+        x = faces
+        for layer in vgg_features(divisor):
+            x = layer(x)
+            if isinstance(layer, torch.nn.MaxPool2d):
+                spread.append(x.flatten(1).std(0).mean().item())
+    assert spread[-1] > 0.03 * spread[0], spread
