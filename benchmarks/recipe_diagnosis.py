@@ -20,24 +20,33 @@ from concurrent.futures import ProcessPoolExecutor
 from multiprocessing import get_context
 from pathlib import Path
 
-VARIANTS = {  # TrainConfig fields; "landmarks": False pre-trains the CNN without them
+VARIANTS = {  # TrainConfig fields over the quick profile's; "landmarks": False pre-trains the CNN without them
     # the recipe before the fix: windows of 40 consecutive frames, 16 per batch, 15 epochs
-    "old": {"cnn_seq_len": 40, "cnn_batch_size": 16, "pretrain_epochs": 15, "adapt_epochs": 0},
+    "old": {"cnn_seq_len": 40, "cnn_batch_size": 16, "pretrain_epochs": 15, "adapt_epochs": 0, "lr_cnn": 1e-3},
     # single frames drawn across videos, 64 per batch, 6 epochs, no adaptation to OMG
-    "frames": {"adapt_epochs": 0},
+    "frames": {"adapt_epochs": 0, "lr_cnn": 1e-3},
     # the same CNN without the landmarks joined to its FC: does the trunk then learn more?
-    "frames-no-landmarks": {"adapt_epochs": 0, "landmarks": False},
+    "frames-no-landmarks": {"adapt_epochs": 0, "lr_cnn": 1e-3, "landmarks": False},
     # the frame recipe, then 2 epochs of the same training on OMG's training frames
-    "adapt": {"adapt_epochs": 2},
+    "adapt": {"adapt_epochs": 2, "lr_cnn": 1e-3},
     # the same with a 3x lower learning rate (does the trunk overfit its pre-training faces?)
     "frames-lr": {"adapt_epochs": 0, "lr_cnn": 3e-4},
+    # on a trunk that sees its input (torchvision's VGG init): the quick recipe before it, and now
+    "seeing-1e-3": {"adapt_epochs": 1, "lr_cnn": 1e-3},
+    "seeing-3e-4": {"adapt_epochs": 3, "lr_cnn": 3e-4},
+    "seeing-1e-4-adapt-1": {"adapt_epochs": 1, "lr_cnn": 1e-4},
+    "quick": {},
 }
 
 
 VARIANT_NAMES = {"old": "40-frame windows x 16, 15 epochs", "frames": "single frames x 64, 6 epochs",
                  "frames-no-landmarks": "single frames x 64, no landmarks at the FC (no CNN-3RNN: the tables' reads one with them)",
                  "adapt": "single frames x 64, then 2 epochs on OMG train",
-                 "frames-lr": "single frames x 64, learning rate 3e-4"}
+                 "frames-lr": "single frames x 64, learning rate 3e-4",
+                 "seeing-1e-3": "learning rate 1e-3, then 1 epoch on OMG train (the quick recipe of a blind trunk)",
+                 "seeing-3e-4": "learning rate 3e-4, then 3 epochs on OMG train",
+                 "seeing-1e-4-adapt-1": "learning rate 1e-4, then 1 epoch on OMG train",
+                 "quick": "learning rate 1e-4, then 3 epochs on OMG train (the quick profile)"}
 
 
 def _context(variant: str, results: str, frames: str):

@@ -224,6 +224,9 @@ SNIPPETS = {
     "recipe_diagnosis": lambda root: record_table("recipe_diagnosis"),
     "trunk_diagnosis": lambda root: record_table("trunk_diagnosis"),
     "landmark_dropout": lambda root: record_table("landmark_dropout"),
+    "arousal_cues": lambda root: record_table("arousal_cues"),
+    "trunk_init": lambda root: record_table("trunk_init"),
+    "seeing_trunk": lambda root: record_table("seeing_trunk"),
 }
 
 
