@@ -43,7 +43,7 @@ VARIANT_NAMES = {"old": "40-frame windows x 16, 15 epochs", "frames": "single fr
                  "frames-no-landmarks": "single frames x 64, no landmarks at the FC (no CNN-3RNN: the tables' reads one with them)",
                  "adapt": "single frames x 64, then 2 epochs on OMG train",
                  "frames-lr": "single frames x 64, learning rate 3e-4",
-                 "seeing-1e-3": "learning rate 1e-3, then 1 epoch on OMG train (the quick recipe of a blind trunk)",
+                 "seeing-1e-3": "learning rate 1e-3, then 1 epoch on OMG train (the quick recipe before the fix)",
                  "seeing-3e-4": "learning rate 3e-4, then 3 epochs on OMG train",
                  "seeing-1e-4-adapt-1": "learning rate 1e-4, then 1 epoch on OMG train",
                  "quick": "learning rate 1e-4, then 3 epochs on OMG train (the quick profile)"}
