@@ -373,7 +373,8 @@ def chromium() -> str | None:
 def check_site(html: Path, screenshot: Path | None = None, page: str = "notebooks/12_results.html",
                private: tuple[str | Path, ...] = (), repository: bool = True) -> dict[str, list[str]]:
     """Load every page in headless Chromium; returns {page: problems} for pages that failed to
-    render, show error text or a figure's repr instead of the figure, reference missing images,
+    render, show error text, a figure's repr instead of the figure or a Markdown table as text,
+    reference missing images,
     show an image without alt text in words, show fewer images than their executed notebook (the
     copy the site offers for download) has image outputs, or lack the link to the repository
     (when ``repository``: the site was built with one, `BookRun.repository`) or a download
@@ -410,6 +411,9 @@ def check_site(html: Path, screenshot: Path | None = None, page: str = "notebook
             if re.search(r"&lt;(Figure|Axes)[ :(]", dom):
                 found.append("shows a figure's repr (<Figure size ...>) instead of the figure: end its cell with "
                              "omglib.plots.image(fig)")
+            if re.search(r"<p>[^<]*\|\s*(?:-{3,}|[—–]-?)\s*\|", dom):  # its delimiter row, dashes typeset or not
+                found.append("shows a Markdown table as text: a cell's Markdown output is rendered as CommonMark "
+                             "(set nb_render_markdown_format: gfm in _config.yml)")
             tags = [(_attribute(tag, "src"), _attribute(tag, "alt")) for tag in re.findall(r"<img\b[^>]*>", dom)]
             images = [src for src, _ in tags if src]
             for src in images:

@@ -79,7 +79,7 @@ def test_figures_survive_mplbackend_agg_a_read_only_home_and_another_locale(smok
     assert os.environ["MPLBACKEND"] == "Agg"  # the user's environment is left as it was
 
 
-def test_check_site_fails_a_figure_repr_an_image_without_words_and_the_builders_path(tmp_path):
+def test_check_site_fails_a_figure_repr_a_text_table_an_image_without_words_and_the_builders_path(tmp_path):
     if book.chromium() is None:
         pytest.skip("Debian's chromium is not installed (make browser)")
     html = tmp_path / "book" / "_build" / "html"
@@ -87,6 +87,7 @@ def test_check_site_fails_a_figure_repr_an_image_without_words_and_the_builders_
     (html / "_images" / "a.png").write_bytes(b"\x89PNG\r\n\x1a\n")
     described = '<img src="../_images/a.png" alt="A line chart of the validation CCC per epoch.">'
     bodies = {"described": described, "repr": "<pre>&lt;Figure size 1100x420 with 4 Axes&gt;</pre>",
+              "pipes": f"{described}<p>| CNN recipe | trunk probe |\n|—|—|\n| frames | 0.1 |</p>",  # as Sphinx typesets it
               "no_alt": '<img src="../_images/a.png">', "path_alt": '<img src="../_images/a.png" alt="_images/a.png">',
               "leaked": f"{described}<p>frames = {tmp_path}/data/frames-quick</p>"}
     for name, body in bodies.items():
@@ -97,7 +98,8 @@ def test_check_site_fails_a_figure_repr_an_image_without_words_and_the_builders_
         {"cell_type": "code", "metadata": {}, "outputs": [], "source": f"results = '{tmp_path}/results'"}]}))
     problems = book.check_site(html, private=(tmp_path,))
     assert set(problems) == {"notebooks/repr.html", "notebooks/no_alt.html", "notebooks/path_alt.html",
-                             "notebooks/leaked.html", "_sources/notebooks/described.ipynb"}
+                             "notebooks/leaked.html", "notebooks/pipes.html", "_sources/notebooks/described.ipynb"}
+    assert "Markdown table as text" in problems["notebooks/pipes.html"][0]
     assert "figure's repr" in problems["notebooks/repr.html"][0]
     assert all("no alt text" in problems[f"notebooks/{n}.html"][0] for n in ("no_alt", "path_alt"))
     assert all(f"builder's path {tmp_path}" in problems[n][0] for n in ("notebooks/leaked.html", "_sources/notebooks/described.ipynb"))
