@@ -30,7 +30,7 @@ def main() -> None:
     from omglib.config import get_profile
     from omglib.data.sequences import cut
     from omglib.experiments import Context
-    from omglib.metrics import ccc
+    from omglib.experiments.results import ccc_pair
     from omglib.postprocess import DIMENSIONS, UtteranceEstimate
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -43,11 +43,10 @@ def main() -> None:
     seqs = {s: cut(ctx.store("omg", s), profile.train.seq_len) for s in ("train", "validation")}
     truth = lambda s: s.groups[list(DIMENSIONS)].to_numpy(np.float64)
     estimate = UtteranceEstimate(profile.train.aggregate, fallback=tuple(np.nanmean(truth(seqs["train"]), 0)))
-    score = lambda frames: tuple(ccc(truth(seqs["validation"])[:, d], estimate(frames, seqs["validation"])[0][:, d])
-                                 for d in range(2))
+    score = lambda frames: ccc_pair(truth(seqs["validation"]), estimate(frames, seqs["validation"])[0])
     floors = {s: probe.frame_features(q) for s, q in seqs.items()}  # (W, L, 3F): frame, 1 s mean, difference
-    width = floors["train"].shape[-1] // 3
-    pixels = width - 136  # the floor's base row: the 32x32 colour face, then the 136 landmark coordinates
+    width = floors["train"].shape[-1] // 3  # the floor's base row: the colour face, then the landmark coordinates
+    pixels = probe.SIDE * probe.SIDE * 3
     columns = {"face pixels": np.arange(pixels), "landmarks": np.arange(pixels, width), "both": np.arange(width)}
     pretraining = cut(ctx.store("affwild2", "train"), profile.train.seq_len)  # the quick CNNs' pre-training frames
     described = {"OMG train": floors, "Aff-Wild2 train": {"train": probe.frame_features(pretraining),

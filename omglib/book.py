@@ -374,9 +374,9 @@ def check_site(html: Path, screenshot: Path | None = None, page: str = "notebook
                private: tuple[str | Path, ...] = (), repository: bool = True) -> dict[str, list[str]]:
     """Load every page in headless Chromium; returns {page: problems} for pages that failed to
     render, show error text, a figure's repr instead of the figure or a Markdown table as text,
-    reference missing images,
-    show an image without alt text in words, show fewer images than their executed notebook (the
-    copy the site offers for download) has image outputs, or lack the link to the repository
+    reference missing images, show an image without alt text in words, show fewer images than
+    their executed notebook (the copy the site offers for download) has image outputs, or lack
+    the link to the repository
     (when ``repository``: the site was built with one, `BookRun.repository`) or a download
     (`download_problems`); and {file: problems} for any page or download that holds
     a ``private`` path (the builder's folders: the repository, the working directory and the

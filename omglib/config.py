@@ -218,7 +218,7 @@ _PROFILES = {
         # The CNNs start from random weights here (no VGG-Face / ImageNet download): single frames
         # in larger batches for their frame-by-frame pre-training, at the paper's CNN learning rate
         # (a seeing VGG trunk learns its 36 pre-training videos' faces at 1e-3), then three epochs
-        # on OMG's training frames before they are frozen (benchmarks/trunk_init.py).
+        # on OMG's training frames before they are frozen (benchmarks/recipe_diagnosis.py seeing-* variants).
         train=TrainConfig(seq_len=40, strategy="frozen", cnn_seq_len=1, cnn_batch_size=64, frozen_batch_size=16,
                           share_cnn=True, lr_cnn=1e-4, epochs=12, pretrain_epochs=6, adapt_epochs=3, patience=4,
                           median_windows=(1, 3, 5, 9, 17, 41), start="random"),
