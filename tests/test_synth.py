@@ -178,3 +178,14 @@ def test_out_must_be_a_folder(tmp_path):
     (tmp_path / "file").write_text("x")
     with pytest.raises(OmgError, match="is a file"):
         generate(get_profile("smoke"), tmp_path / "file", progress=False)
+
+
+def test_a_surrogate_of_aff_wild2_alone(tmp_path):
+    """benchmarks/pretraining_faces.py generates Aff-Wild2 sets without OMG videos."""
+    smoke = get_profile("smoke")
+    alone = replace(smoke, synth=replace(smoke.synth, omg_videos=SplitCounts(0, 0, 0), affwild_videos=SplitCounts(0, 0, 0),
+                                         affwild2_videos=SplitCounts(2, 0, 0), affwild2_frames=(5, 6)))
+    manifest = generate(alone, tmp_path, workers=1, progress=False)
+    assert list(manifest["counts"]) == ["affwild2"] and manifest["counts"]["affwild2"]["train"]["videos"] == 2
+    assert 10 <= manifest["counts"]["affwild2"]["train"]["frames"] <= 12
+    assert not (tmp_path / "omg").exists() and len(list((tmp_path / "affwild2" / "videos").glob("*.mp4"))) == 2

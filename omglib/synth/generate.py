@@ -121,6 +121,10 @@ def _real_video(rng: np.random.Generator, profile: Profile, given: pd.DataFrame)
                      latent.astype(np.float32), gold, given["emotion"].to_numpy())
 
 
+UTTERANCE_COLUMNS = ["split", "link", "start", "end", "video", "utterance", "valence", "arousal", "emotion",
+                     "true_valence", "true_arousal"]
+
+
 def plan_omg(profile: Profile, out: Path, seed: int, labels_from: Path | None = None) -> tuple[list[VideoJob], pd.DataFrame]:
     """Every OMG video to render, and the utterance table (gold labels + the truth means)."""
     cfg = profile.synth
@@ -153,7 +157,7 @@ def plan_omg(profile: Profile, out: Path, seed: int, labels_from: Path | None = 
                 rows.append({"split": split, "link": video.link, "start": u.start, "end": u.end, "video": video.name,
                              "utterance": u.name, "valence": float(g[0]), "arousal": float(g[1]), "emotion": int(e),
                              "true_valence": float(truth[0]), "true_arousal": float(truth[1])})
-    return jobs, pd.DataFrame(rows)
+    return jobs, pd.DataFrame(rows, columns=UTTERANCE_COLUMNS)  # the columns even without OMG videos
 
 
 AFFWILD_FOLDERS = {"train": "train", "validation": "test"}  # the surrogate's splits as Aff-Wild's release names them

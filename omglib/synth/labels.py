@@ -119,7 +119,7 @@ def frame_annotation(rng: np.random.Generator, latent: np.ndarray, fps: float, a
     """Per-frame Aff-Wild2-style labels: the mean of raters who each lag and smooth the latent signal."""
     out = np.zeros_like(latent, dtype=np.float64)
     for _ in range(annotators):
-        lag = int(rng.integers(0, max(1, int(0.5 * fps))))
+        lag = min(int(rng.integers(0, max(1, int(0.5 * fps)))), len(latent))  # a clip shorter than the lag: all lag
         shifted = np.concatenate([np.repeat(latent[:1], lag, 0), latent[: len(latent) - lag]])
         smooth = uniform_filter1d(shifted, size=max(1, int(0.3 * fps)), axis=0, mode="nearest")
         out += smooth + rng.normal(0, ANNOTATOR_BIAS_SD / 2, size=(1, 2))
