@@ -1,7 +1,8 @@
 """How many people must the quick CNN pre-train on before it learns their expressions rather
-than who they are? Surrogate Aff-Wild2 training sets of about the same number of frames but
-ever more people (videos), each pre-training the quick VGG-Face CNN, then the CNN-3RNN above
-it on the quick book's OMG FrameStores. Validation numbers only (the test split is never
+than who they are? Surrogate Aff-Wild2 training sets of ever more people (videos): 36 long
+videos and 180 short ones of about the same frames, then 360 and 720 short ones, each
+pre-training the quick VGG-Face CNN (and adapting it to OMG for its epoch), then the CNN-3RNN
+above it on the quick book's OMG FrameStores. Validation numbers only (the test split is never
 looked at).
 
     python benchmarks/pretraining_faces.py [--frames data/frames-quick] [--out results/pretraining-faces]
@@ -57,9 +58,10 @@ def one(videos: int, out: str, omg_frames: str) -> dict:
     name = f"{videos} people, {frames_each[0]}-{frames_each[1]} frames each" + {WAS: " (the quick book before)",
                                                                              NOW: " (the quick book now)"}.get(videos, "")
     return {"Aff-Wild2 pre-training": name, "frames": int(ctx.store("affwild2", "train").index["valid"].sum()),
-            "CNN train frame CCC V / A": pair(best["train_ccc_valence"], best["train_ccc_arousal"]),
-            "CNN Aff-Wild2 validation frame CCC V / A": pair(best["val_ccc_valence"], best["val_ccc_arousal"]),
-            "CNN OMG validation frame CCC V / A": "-" if on_omg is None else pair(on_omg["val_ccc_valence"], on_omg["val_ccc_arousal"]),
+            "CNN train frame CCC V / A, last epoch": pair(pre["train_ccc_valence"].iloc[-1], pre["train_ccc_arousal"].iloc[-1]),
+            "CNN Aff-Wild2 validation frame CCC V / A, best epoch": f'{pair(best["val_ccc_valence"], best["val_ccc_arousal"])} '
+                                                                    f'({int(best["epoch"])} of {len(pre)})',
+            "CNN OMG validation frame CCC V / A, after its epoch on OMG": "-" if on_omg is None else pair(on_omg["val_ccc_valence"], on_omg["val_ccc_arousal"]),
             "CNN seconds": f"{h['seconds'].sum():.0f}",
             "CNN-3RNN validation CCC V / A": pair(result.validation.ccc_valence, result.validation.ccc_arousal),
             "commit": result.provenance.git_commit}

@@ -218,8 +218,8 @@ _PROFILES = {
         # 40 frames at 12.5 fps span the same 3.2 s as the paper's 80 at 25 fps.
         # The CNNs start from random weights here (no VGG-Face / ImageNet download): single frames
         # in larger batches for their frame-by-frame pre-training, at the paper's CNN learning rate,
-        # then one epoch on OMG's training frames before they are frozen (the best of three on
-        # validation; benchmarks/recipe_diagnosis.py ids-* variants).
+        # then one epoch on OMG's training frames before they are frozen (of three, the first was
+        # the best on validation: book/training.md, "The trunk learned its pre-training people").
         train=TrainConfig(seq_len=40, strategy="frozen", cnn_seq_len=1, cnn_batch_size=64, frozen_batch_size=16,
                           share_cnn=True, lr_cnn=1e-4, epochs=12, pretrain_epochs=4, adapt_epochs=1, patience=4,
                           median_windows=(1, 3, 5, 9, 17, 41), start="random"),

@@ -227,6 +227,7 @@ SNIPPETS = {
     "arousal_cues": lambda root: record_table("arousal_cues"),
     "trunk_init": lambda root: record_table("trunk_init"),
     "seeing_trunk": lambda root: record_table("seeing_trunk"),
+    "pretraining_faces": lambda root: record_table("pretraining_faces"),
 }
 
 
