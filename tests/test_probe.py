@@ -55,6 +55,17 @@ def test_the_floor_is_chosen_on_validation_and_scored_like_a_network(probe_run):
     assert X.status(ctx, X.get(X.LINEAR_PROBE), ctx.seeds[0]) == "current"
 
 
+def test_the_floors_penalties_are_its_own_validation_scores_the_chosen_one_marked(probe_run, tmp_path):
+    ctx, _ = probe_run
+    fit = X.load(ctx, X.LINEAR_PROBE).probe
+    table = X.floor_penalties(ctx)
+    assert len(table) == len(fit.penalties) and table["chosen"].sum() == 1
+    assert table.index[table["chosen"]].tolist() == [f"{fit.penalty:g}"]
+    assert table[["validation CCC V", "validation CCC A"]].to_numpy().tolist() == [list(c) for c in fit.validation_ccc]
+    empty = X.Context.create(ctx.profile, ctx.frames, tmp_path, "cpu", progress=False, workers=1)
+    assert X.floor_penalties(empty).empty  # before the floor has run
+
+
 def test_the_trunk_diagnosis_probes_each_trunk_against_the_landmarks_alone(probe_run):
     ctx, _ = probe_run
     for landmarks in (True, False):

@@ -12,7 +12,8 @@ from __future__ import annotations
 
 import pandas as pd
 
-from omglib.experiments.analysis import claims, compare, rows, table, tap_diagnosis, trunk_diagnosis, verdict
+from omglib.experiments.analysis import (claims, compare, floor_penalties, rows, table, tap_diagnosis, trunk_diagnosis,
+                                         verdict)
 from omglib.experiments.catalogue import (BEST_1RNN, BEST_3RNN, CLAIMS, DECISION_FUSION, EXPERIMENTS, FUSION_RNN,
                                           LINEAR_PROBE, PRETRAIN_NAMES, TABLES, Claim, Experiment, against_best,
                                           decision_fusion_of, get,
@@ -44,7 +45,7 @@ def cnn_history(ctx: Context, backbone: str, pretrain: str | None, seed: int | N
 __all__ = ["BEST_1RNN", "BEST_3RNN", "CLAIMS", "DECISION_FUSION", "EXPERIMENTS", "FUSION_RNN", "LINEAR_PROBE",
            "PRETRAIN_NAMES", "TABLES",
            "CNNResult", "Claim", "Context", "against_best", "decision_fusion_of", "Experiment", "RunFolder", "Scores", "SeedResult", "Summary", "Training",
-           "UtteranceTable", "claims", "cnn_history", "compare", "folder",
+           "UtteranceTable", "claims", "cnn_history", "compare", "floor_penalties", "folder",
            "get", "history", "parse",
            "load", "load_summary", "pretrained_cnn", "rows", "run", "run_seed", "status", "table", "table_order", "tap_set", "training_choices",
            "tap_diagnosis", "trunk_diagnosis", "trunk_probe",

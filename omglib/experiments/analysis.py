@@ -167,6 +167,23 @@ def trunk_diagnosis(ctx: Context) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["linear probe of", "validation CCC V", "validation CCC A"]).set_index("linear probe of")
 
 
+def floor_penalties(ctx: Context) -> pd.DataFrame:
+    """The linear floor's validation utterance CCC at each ridge penalty it tried (`ProbeFit`),
+    the chosen one marked. A dimension that only a small penalty keeps lives in directions of
+    the inputs that vary little (beside large ones, such as who the person is), which a
+    strongly regularised fit does not reach, and neither does gradient descent stopped early,
+    which fits the directions that vary most first. Empty before the floor has run."""
+    from omglib.experiments.results import load
+
+    columns = ["penalty (x the training frames' square root)", "validation CCC V", "validation CCC A", "chosen"]
+    floor = load(ctx, LINEAR_PROBE, ctx.seeds[0])
+    if floor is None:
+        return pd.DataFrame(columns=columns).set_index(columns[0])
+    fit = floor.probe
+    return pd.DataFrame([(f"{p:g}", v, a, p == fit.penalty) for p, (v, a) in zip(fit.penalties, fit.validation_ccc)],
+                        columns=columns).set_index(columns[0])
+
+
 def tap_diagnosis(ctx: Context, extra: tuple[Experiment, ...] = ()) -> pd.DataFrame:
     """Table 5's tap sets (and the VGG multi-RNNs of ``extra``), each with the linear probe of
     its taps of its own frozen VGG-Face trunk (`pipeline.trunk_probe`, pixels only), whether the
